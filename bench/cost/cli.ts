@@ -1,0 +1,196 @@
+import { parseArgs } from 'node:util';
+import {
+  CloudFrontPlan,
+  CostEstimate,
+  CostInputError,
+  CostInputs,
+  DesignName,
+  estimateCosts,
+  NatKind,
+  PROFILES,
+  ProfileName,
+} from './model';
+import { PUBLISHED_ALB_LOW_COST } from './prices';
+
+export const COST_USAGE = `usage: npm run cost -- [options]
+  --profile low|team          sizes and usage preset (default low = the ALB design's published cheap setup)
+  --requests-per-day N        viewer requests per day
+  --chats-per-day N           streamed chat answers per day      --chat-seconds S   length of one
+  --active-hours H            hours per working day in use        --working-days D   per month (default 22)
+  --region R                  price table to use (default us-east-1)
+  --cloudfront-plan payg|free|pro   flat-rate plans bundle WAF ($0 WAF line); payg charges WAF
+  --waf-rules N               rules in the web ACL (payg only)
+  --api-memory MB             api function memory                 --provisioned N    provisioned environments
+  --keep-warm | --no-keep-warm      keep-warm pings during active hours
+  --aurora-acu N              ACU while in use (0 = paused all month)   --aurora-storage-gb N
+  --valkey-node TYPE          e.g. cache.t4g.micro                --nat instance|gateway
+  --alb-public-ipv4 N         count the ALB's own public IPv4 addresses
+  --design lambda|alb|both    which design to print (default both)
+  --json                      machine-readable output
+`;
+
+const OPTIONS = {
+  profile: { type: 'string' },
+  'requests-per-day': { type: 'string' },
+  'chats-per-day': { type: 'string' },
+  'chat-seconds': { type: 'string' },
+  'active-hours': { type: 'string' },
+  'working-days': { type: 'string' },
+  region: { type: 'string' },
+  'cloudfront-plan': { type: 'string' },
+  'waf-rules': { type: 'string' },
+  'api-memory': { type: 'string' },
+  provisioned: { type: 'string' },
+  'keep-warm': { type: 'boolean' },
+  'no-keep-warm': { type: 'boolean' },
+  'aurora-acu': { type: 'string' },
+  'aurora-storage-gb': { type: 'string' },
+  'valkey-node': { type: 'string' },
+  nat: { type: 'string' },
+  'alb-public-ipv4': { type: 'string' },
+  design: { type: 'string' },
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+function choice<T extends string>(name: string, value: string | undefined, allowed: readonly T[], fallback: T): T {
+  if (value === undefined) return fallback;
+  if (!(allowed as readonly string[]).includes(value)) {
+    throw new CostInputError(`--${name} must be one of ${allowed.join(', ')}, got '${value}'`);
+  }
+  return value as T;
+}
+
+function numberOption(name: string, value: string | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  const parsed = Number(value.replace(/_/g, ''));
+  if (value.trim() === '' || !Number.isFinite(parsed) || parsed < 0) {
+    throw new CostInputError(`--${name} must be a number ≥ 0, got '${value}'`);
+  }
+  return parsed;
+}
+
+/** Command-line options on top of the chosen profile. */
+export function costInputsFromArgs(argv: string[]): {
+  inputs: CostInputs;
+  json: boolean;
+  design: DesignName | 'both';
+  help: boolean;
+} {
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    // parseArgs' value type unions the declared option types; all of ours are string or boolean.
+    values = parseArgs({ args: argv, options: OPTIONS, strict: true, allowPositionals: false }).values as Record<
+      string,
+      string | boolean | undefined
+    >;
+  } catch (error) {
+    throw new CostInputError(error instanceof Error ? error.message : String(error));
+  }
+  const text = (name: string): string | undefined =>
+    typeof values[name] === 'string' ? String(values[name]) : undefined;
+  const profile = choice<ProfileName>('profile', text('profile'), ['low', 'team'], 'low');
+  const base = PROFILES[profile];
+  if (values['keep-warm'] && values['no-keep-warm'])
+    throw new CostInputError('--keep-warm and --no-keep-warm conflict');
+  const inputs: CostInputs = {
+    ...base,
+    region: text('region') ?? base.region,
+    requestsPerDay: numberOption('requests-per-day', text('requests-per-day'), base.requestsPerDay),
+    chatsPerDay: numberOption('chats-per-day', text('chats-per-day'), base.chatsPerDay),
+    chatSeconds: numberOption('chat-seconds', text('chat-seconds'), base.chatSeconds),
+    activeHours: numberOption('active-hours', text('active-hours'), base.activeHours),
+    workingDays: numberOption('working-days', text('working-days'), base.workingDays),
+    cloudfrontPlan: choice<CloudFrontPlan>(
+      'cloudfront-plan',
+      text('cloudfront-plan'),
+      ['payg', 'free', 'pro'],
+      base.cloudfrontPlan,
+    ),
+    wafRules: numberOption('waf-rules', text('waf-rules'), base.wafRules),
+    apiMemoryMb: numberOption('api-memory', text('api-memory'), base.apiMemoryMb),
+    provisionedConcurrency: numberOption('provisioned', text('provisioned'), base.provisionedConcurrency),
+    keepWarm: values['keep-warm'] ? true : values['no-keep-warm'] ? false : base.keepWarm,
+    auroraAcu: numberOption('aurora-acu', text('aurora-acu'), base.auroraAcu),
+    auroraStorageGb: numberOption('aurora-storage-gb', text('aurora-storage-gb'), base.auroraStorageGb),
+    valkeyNodeType: text('valkey-node') ?? base.valkeyNodeType,
+    nat: choice<NatKind>('nat', text('nat'), ['instance', 'gateway'], base.nat),
+    albPublicIpv4: numberOption('alb-public-ipv4', text('alb-public-ipv4'), base.albPublicIpv4),
+  };
+  const design = choice<DesignName | 'both'>('design', text('design'), ['lambda', 'alb', 'both'], 'both');
+  return { inputs, json: values.json === true, design, help: values.help === true };
+}
+
+function usd(value: number): string {
+  return `$${value.toFixed(2)}`;
+}
+
+export function formatEstimate(estimate: CostEstimate, design: DesignName | 'both'): string {
+  const { inputs } = estimate;
+  const out: string[] = [];
+  out.push(
+    `Monthly cost estimate — ${inputs.region}, profile ${inputs.profile}, prices reviewed ${estimate.pricesReviewedOn} (bench/cost/prices.ts)`,
+  );
+  out.push(
+    `Usage: ${inputs.requestsPerDay.toLocaleString('en-US')} requests/day (${Math.round(inputs.cachedShare * 100)}% from the CloudFront cache), ` +
+      `${inputs.chatsPerDay} chats/day × ${inputs.chatSeconds} s, in use ${inputs.activeHours} h × ${inputs.workingDays} days`,
+  );
+  const shown = estimate.designs.filter((entry) => design === 'both' || entry.design === design);
+  for (const entry of shown) {
+    out.push('', entry.title);
+    for (const line of entry.lines) {
+      out.push(`  ${line.item.padEnd(72)} ${usd(line.usd).padStart(9)}   ${line.detail}`);
+    }
+    out.push(`  ${'TOTAL'.padEnd(72)} ${usd(entry.total).padStart(9)}`);
+  }
+  if (shown.length === 2) {
+    const [lambda, alb] = shown;
+    const difference = alb.total - lambda.total;
+    out.push(
+      '',
+      difference >= 0
+        ? `The Lambda design costs ${usd(difference)} less per month (${Math.round((difference / alb.total) * 100)}% below the ALB design).`
+        : `The Lambda design costs ${usd(-difference)} more per month.`,
+    );
+  }
+  if (inputs.profile === 'low') {
+    out.push(
+      `Published ALB low-cost figure for reference: ${usd(PUBLISHED_ALB_LOW_COST.total.usd)} (${PUBLISHED_ALB_LOW_COST.total.source}).`,
+    );
+  }
+  if (estimate.notes.length) out.push('', 'Notes:', ...estimate.notes.map((note) => `  - ${note}`));
+  return `${out.join('\n')}\n`;
+}
+
+/** Returns the exit code: 0 printed, 2 bad arguments. */
+export function main(
+  argv: string[],
+  write: (text: string) => void = (text) => process.stdout.write(text),
+  writeError: (text: string) => void = (text) => process.stderr.write(text),
+): number {
+  try {
+    const { inputs, json, design, help } = costInputsFromArgs(argv);
+    if (help) {
+      write(COST_USAGE);
+      return 0;
+    }
+    const estimate = estimateCosts(inputs);
+    if (json) {
+      const designs = estimate.designs.filter((entry) => design === 'both' || entry.design === design);
+      write(`${JSON.stringify({ ...estimate, designs }, null, 2)}\n`);
+    } else {
+      write(formatEstimate(estimate, design));
+    }
+    return 0;
+  } catch (error) {
+    if (error instanceof CostInputError) {
+      writeError(`error: ${error.message}\n${COST_USAGE}`);
+      return 2;
+    }
+    throw error;
+  }
+}
+
+if (require.main === module) {
+  process.exitCode = main(process.argv.slice(2));
+}

@@ -1,0 +1,199 @@
+/**
+ * Custom resource (CDK Provider framework, onEvent only) that creates Dify's extra databases in Aurora
+ * PostgreSQL (e.g. `dify_plugin` for the plugin daemon, a pgvector database) and the `vector` extension,
+ * through the RDS Data API so the Lambda function needs no VPC attachment.
+ */
+import { ExecuteStatementCommand, RDSDataClient, type SqlParameter } from '@aws-sdk/client-rds-data';
+import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
+import {
+  describeError,
+  logJsonLine,
+  readOptionalString,
+  readRequiredString,
+  readStringList,
+  type LogLine,
+  type ResourceProperties,
+} from '../shared/custom-resource';
+
+export const DATABASES_PHYSICAL_RESOURCE_ID = 'dify-databases';
+const RESOURCE_LABEL = 'Dify database init';
+// Every RDS for PostgreSQL / Aurora PostgreSQL cluster has a `postgres` database the master user can
+// reach; pg_database is cluster-wide, so that connection sees (and can create) every database.
+const DEFAULT_ADMIN_DATABASE = 'postgres';
+// CREATE DATABASE cannot take a bind parameter, so the name is spliced into the SQL; only plain lower-case
+// identifiers of at most 63 bytes (PostgreSQL's NAMEDATALEN - 1) are accepted, which makes that safe.
+const DATABASE_NAME_PATTERN = /^[a-z_][a-z0-9_]{0,62}$/;
+
+// Aurora Serverless v2 at 0 ACU pauses; the Data API answers DatabaseResumingException while it wakes
+// (RDS Data API reference, errors) and the writer can briefly be DatabaseUnavailableException. Resuming
+// takes seconds to tens of seconds, so the default budget (2+4+8+16+20*7 s ≈ 2.8 min) leaves margin.
+const TRANSIENT_ERROR_NAMES = new Set(['DatabaseResumingException', 'DatabaseUnavailableException']);
+const DEFAULT_MAX_ATTEMPTS = 12;
+const DEFAULT_INITIAL_DELAY_MS = 2_000;
+const DEFAULT_MAX_DELAY_MS = 20_000;
+
+export interface DatabaseInitSettings {
+  readonly clusterArn: string;
+  readonly secretArn: string;
+  readonly databases: string[];
+  readonly vectorDatabase: string;
+  readonly adminDatabase: string;
+}
+
+export interface DatabaseInitResponse {
+  readonly PhysicalResourceId: string;
+  readonly Data?: { readonly Databases: string };
+}
+
+export interface DatabaseInitOptions {
+  readonly rdsData: RDSDataClient;
+  /** Wait between retries of a resuming cluster; injectable so tests do not sleep. */
+  readonly sleep?: (milliseconds: number) => Promise<void>;
+  /** Attempts per SQL statement, the first one included. */
+  readonly maxAttempts?: number;
+  readonly initialDelayMs?: number;
+  readonly maxDelayMs?: number;
+  readonly log?: LogLine;
+}
+
+export interface DatabaseInitHandler {
+  onEvent(event: CloudFormationCustomResourceEvent): Promise<DatabaseInitResponse>;
+}
+
+function readDatabaseName(value: string, property: string): string {
+  if (!DATABASE_NAME_PATTERN.test(value)) {
+    throw new Error(
+      `${RESOURCE_LABEL}: ${property} value ${JSON.stringify(value)} is not an accepted database name ` +
+        `(lower-case letters, digits and _; must not start with a digit; at most 63 characters)`,
+    );
+  }
+  return value;
+}
+
+export function readDatabaseInitSettings(properties: ResourceProperties): DatabaseInitSettings {
+  const databases = readStringList(properties, 'Databases', RESOURCE_LABEL, { allowEmpty: true }).map((name) =>
+    readDatabaseName(name, 'Databases'),
+  );
+  return {
+    clusterArn: readRequiredString(properties, 'ClusterArn', RESOURCE_LABEL),
+    secretArn: readRequiredString(properties, 'SecretArn', RESOURCE_LABEL),
+    databases: [...new Set(databases)],
+    vectorDatabase: readDatabaseName(
+      readRequiredString(properties, 'VectorDatabase', RESOURCE_LABEL),
+      'VectorDatabase',
+    ),
+    adminDatabase: readDatabaseName(
+      readOptionalString(properties, 'AdminDatabase', RESOURCE_LABEL) ?? DEFAULT_ADMIN_DATABASE,
+      'AdminDatabase',
+    ),
+  };
+}
+
+const sleepFor = (milliseconds: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, milliseconds));
+
+export function createDatabaseInitHandler(options: DatabaseInitOptions): DatabaseInitHandler {
+  const { rdsData } = options;
+  const sleep = options.sleep ?? sleepFor;
+  const maxAttempts = Math.max(1, options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS);
+  const initialDelayMs = options.initialDelayMs ?? DEFAULT_INITIAL_DELAY_MS;
+  const maxDelayMs = options.maxDelayMs ?? DEFAULT_MAX_DELAY_MS;
+  const log = options.log ?? logJsonLine;
+
+  async function execute(
+    settings: DatabaseInitSettings,
+    step: string,
+    statement: { sql: string; database: string; parameters?: SqlParameter[] },
+  ) {
+    let waitedMs = 0;
+    for (let attempt = 1; ; attempt++) {
+      log({ step, attempt, database: statement.database });
+      try {
+        return await rdsData.send(
+          new ExecuteStatementCommand({
+            resourceArn: settings.clusterArn,
+            secretArn: settings.secretArn,
+            sql: statement.sql,
+            database: statement.database,
+            parameters: statement.parameters,
+          }),
+        );
+      } catch (error) {
+        const errorName = error instanceof Error ? error.name : '';
+        if (!TRANSIENT_ERROR_NAMES.has(errorName)) {
+          throw new Error(`${RESOURCE_LABEL}: step "${step}" failed: ${describeError(error)}`);
+        }
+        if (attempt >= maxAttempts) {
+          throw new Error(
+            `${RESOURCE_LABEL}: step "${step}" gave up after ${attempt} attempts over ${Math.round(waitedMs / 1000)} s ` +
+              `because Aurora cluster ${settings.clusterArn} is still not available (${describeError(error)}); ` +
+              `it is probably resuming from 0 ACU — retry the deployment in a minute`,
+          );
+        }
+        const delayMs = Math.min(initialDelayMs * 2 ** (attempt - 1), maxDelayMs);
+        log({ step, retryInMs: delayMs, reason: errorName });
+        await sleep(delayMs);
+        waitedMs += delayMs;
+      }
+    }
+  }
+
+  async function ensureDatabase(settings: DatabaseInitSettings, name: string): Promise<void> {
+    const existing = await execute(settings, `check database ${name} exists`, {
+      sql: 'SELECT 1 FROM pg_database WHERE datname = :name',
+      database: settings.adminDatabase,
+      parameters: [{ name: 'name', value: { stringValue: name } }],
+    });
+    if ((existing.records ?? []).length > 0) {
+      log({ step: `database ${name} exists`, action: 'skip' });
+      return;
+    }
+    try {
+      await execute(settings, `create database ${name}`, {
+        sql: `CREATE DATABASE "${name}"`,
+        database: settings.adminDatabase,
+      });
+    } catch (error) {
+      // Another run (e.g. a CloudFormation retry) created it between the check and here: same end state.
+      if (error instanceof Error && error.message.includes('already exists')) {
+        log({ step: `create database ${name}`, action: 'already created concurrently' });
+        return;
+      }
+      throw error;
+    }
+  }
+
+  async function onEvent(event: CloudFormationCustomResourceEvent): Promise<DatabaseInitResponse> {
+    if (event.RequestType === 'Delete') {
+      // Databases hold Dify's data (plugins, vectors): they are kept when the stack or resource goes.
+      log({ step: 'delete', detail: 'nothing to do; databases are kept' });
+      return { PhysicalResourceId: event.PhysicalResourceId };
+    }
+    const settings = readDatabaseInitSettings(event.ResourceProperties);
+    log({ step: 'start', requestType: event.RequestType, databases: settings.databases });
+    for (const name of settings.databases) {
+      await ensureDatabase(settings, name);
+    }
+    await execute(settings, `create extension vector in ${settings.vectorDatabase}`, {
+      sql: 'CREATE EXTENSION IF NOT EXISTS vector',
+      database: settings.vectorDatabase,
+    });
+    log({ step: 'done', databases: settings.databases });
+    return {
+      PhysicalResourceId: event.RequestType === 'Update' ? event.PhysicalResourceId : DATABASES_PHYSICAL_RESOURCE_ID,
+      Data: { Databases: settings.databases.join(',') },
+    };
+  }
+
+  return { onEvent };
+}
+
+let defaultHandler: DatabaseInitHandler | undefined;
+
+/** Built on first use so that importing this module (tests, bundling) never needs AWS configuration. */
+export const onEvent = (event: CloudFormationCustomResourceEvent): Promise<DatabaseInitResponse> => {
+  defaultHandler ??= createDatabaseInitHandler({ rdsData: new RDSDataClient({}) });
+  return defaultHandler.onEvent(event);
+};
+
+/** Alias of onEvent for a plain `handler` entry point. */
+export const handler = onEvent;

@@ -1,0 +1,42 @@
+#!/bin/bash
+# Entry point of the dify-api Lambda image: prepare a Lambda-friendly environment, load secrets,
+# then hand over to Dify's own entrypoint (which starts gunicorn; the Lambda Web Adapter extension
+# forwards invocations to it on DIFY_PORT).
+set -euo pipefail
+
+# Lambda's filesystem is read-only except /tmp (Lambda DG "Lambda execution environment",
+# ephemeral storage), so everything that writes caches or state is pointed there.
+export HOME=/tmp
+export TMPDIR=/tmp
+# matplotlib (pulled in by Dify's document extractors) writes a font cache to MPLCONFIGDIR.
+export MPLCONFIGDIR=/tmp/matplotlib
+# transformers / huggingface_hub (used by some tokenizers and rerankers) download into HF_HOME;
+# TRANSFORMERS_CACHE is the older name that pinned transformers releases still read.
+export HF_HOME=/tmp/huggingface
+export TRANSFORMERS_CACHE=/tmp/huggingface/transformers
+export XDG_CACHE_HOME=/tmp/.cache
+# Dify's api image pre-downloads tiktoken encodings into TIKTOKEN_CACHE_DIR (/app/api/.tiktoken_cache)
+# and NLTK data into NLTK_DATA (/usr/local/share/nltk_data) at build time. Those read-only caches
+# are what saves network at runtime, so keep the image's values; fall back to /tmp only when unset.
+export TIKTOKEN_CACHE_DIR="${TIKTOKEN_CACHE_DIR:-/tmp/tiktoken-cache}"
+# The image's bytecode is precompiled at build time (see Dockerfile); any module that still lacks a
+# .pyc cannot be cached on a read-only filesystem anyway, so skip the failing write attempts.
+export PYTHONDONTWRITEBYTECODE=1
+
+# Dify's entrypoint runs `flask upgrade-db` when MIGRATION_ENABLED=true, which would run on every
+# cold start and race between concurrent instances. Migrations run once per deploy as an ECS task
+# instead (DESIGN.md "Dify facts"), so this is forced off whatever the function configuration says.
+export MIGRATION_ENABLED=false
+
+script_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+
+# DIFY_EDGE_NEXT replaces Dify's entrypoint (split on whitespace, no globbing), e.g. for tests.
+if [[ -n "${DIFY_EDGE_NEXT:-}" ]]; then
+  read -r -a next_command <<<"${DIFY_EDGE_NEXT}"
+else
+  next_command=(/bin/bash /entrypoint.sh)
+fi
+
+# exec keeps a single process tree: Lambda's shutdown signal reaches gunicorn directly, and the
+# secrets live only in the environment of the exec'd process (never in a file or on a command line).
+exec python3 "${script_dir}/secrets_loader.py" -- "${next_command[@]}" "$@"

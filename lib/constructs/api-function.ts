@@ -1,0 +1,148 @@
+import { Duration, Size } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as ecrAssets from 'aws-cdk-lib/aws-ecr-assets';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as scheduler from 'aws-cdk-lib/aws-scheduler';
+import * as schedulerTargets from 'aws-cdk-lib/aws-scheduler-targets';
+import * as path from 'node:path';
+import { Construct } from 'constructs';
+import { FORWARDED_AUTHORIZATION_HEADER } from '../../edge/constants';
+import { PROJECT_ROOT } from '../bundled-function';
+import { API_PORT, ContainerSettings, apiServerEnvironment } from '../dify-environment';
+import { lambdaSecretEnvironment } from './lambda-secrets';
+
+export interface ApiFunctionProps {
+  readonly vpc: ec2.IVpc;
+  /** langgenius/dify-api tag the image is built from. */
+  readonly difyVersion: string;
+  /** Dify settings for the api (see dify-environment.ts). */
+  readonly settings: ContainerSettings;
+  readonly bucket: s3.IBucket;
+  /**
+   * Memory in MB (CPU grows with it).
+   * @default 3008
+   */
+  readonly memoryMb?: number;
+  /**
+   * Invocation timeout in seconds.
+   * @default 900
+   */
+  readonly timeoutSeconds?: number;
+  /**
+   * Provisioned concurrency on the live alias.
+   * @default 0
+   */
+  readonly provisionedConcurrency?: number;
+}
+
+/** Name of the alias CloudFront invokes; provisioned concurrency and the function URL hang off it. */
+export const LIVE_ALIAS = 'live';
+
+/**
+ * Dify's api (Flask + gunicorn) on Lambda through the Lambda Web Adapter, with a response-streaming function URL
+ * that only CloudFront (OAC, AWS_IAM) may call.
+ */
+export class ApiFunction extends Construct {
+  readonly function: lambda.DockerImageFunction;
+  readonly alias: lambda.Alias;
+  readonly url: lambda.FunctionUrl;
+  readonly securityGroup: ec2.SecurityGroup;
+
+  constructor(scope: Construct, id: string, props: ApiFunctionProps) {
+    super(scope, id);
+    const timeoutSeconds = props.timeoutSeconds ?? 900;
+    this.securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', {
+      vpc: props.vpc,
+      description: 'Dify api Lambda function',
+      allowAllOutbound: true,
+    });
+    const role = new iam.Role(this, 'Role', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: 'Dify api Lambda function',
+    });
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+        resources: ['*'],
+      }),
+    );
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        actions: [
+          'ec2:CreateNetworkInterface',
+          'ec2:DescribeNetworkInterfaces',
+          'ec2:DeleteNetworkInterface',
+          'ec2:AssignPrivateIpAddresses',
+          'ec2:UnassignPrivateIpAddresses',
+        ],
+        resources: ['*'],
+      }),
+    );
+    // BatchGetSecretValue has no resource-level permission; GetSecretValue on each secret still gates the values.
+    role.addToPolicy(new iam.PolicyStatement({ actions: ['secretsmanager:BatchGetSecretValue'], resources: ['*'] }));
+
+    const environment = {
+      ...lambdaSecretEnvironment(this, props.settings, role),
+      ...apiServerEnvironment(timeoutSeconds, 1),
+      // Lambda Web Adapter (DESIGN.md "Lambda Web Adapter settings").
+      AWS_LWA_PORT: String(API_PORT),
+      AWS_LWA_READINESS_CHECK_PATH: '/health',
+      // Dify's api needs 20-30 s to boot, beyond Lambda's 10 s init limit: let init return and wait on first invoke.
+      AWS_LWA_ASYNC_INIT: 'true',
+      AWS_LWA_INVOKE_MODE: 'response_stream',
+      // OAC overwrites Authorization; the edge moves the viewer's into this header and LWA puts it back.
+      AWS_LWA_AUTHORIZATION_SOURCE: FORWARDED_AUTHORIZATION_HEADER,
+      // Keep-warm pings arrive as non-HTTP events; LWA posts them here (a cheap path that answers without the DB).
+      AWS_LWA_PASS_THROUGH_PATH: '/health',
+    };
+
+    this.function = new lambda.DockerImageFunction(this, 'Function', {
+      description: `Dify api ${props.difyVersion} (Lambda Web Adapter, response streaming)`,
+      code: lambda.DockerImageCode.fromImageAsset(path.join(PROJECT_ROOT, 'functions/dify-api-image'), {
+        buildArgs: { DIFY_VERSION: props.difyVersion },
+        platform: ecrAssets.Platform.LINUX_AMD64,
+      }),
+      architecture: lambda.Architecture.X86_64,
+      memorySize: props.memoryMb ?? 3008,
+      timeout: Duration.seconds(timeoutSeconds),
+      // Dify writes uploads-in-flight, tiktoken and matplotlib caches to /tmp, the only writable path.
+      ephemeralStorageSize: Size.mebibytes(2048),
+      vpc: props.vpc,
+      vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
+      securityGroups: [this.securityGroup],
+      role,
+      environment,
+      logGroup: new logs.LogGroup(this, 'Logs', { retention: logs.RetentionDays.ONE_MONTH }),
+      tracing: lambda.Tracing.DISABLED,
+    });
+    props.bucket.grantReadWrite(this.function);
+
+    this.alias = new lambda.Alias(this, 'LiveAlias', {
+      aliasName: LIVE_ALIAS,
+      version: this.function.currentVersion,
+      provisionedConcurrentExecutions: props.provisionedConcurrency || undefined,
+    });
+    this.url = this.alias.addFunctionUrl({
+      authType: lambda.FunctionUrlAuthType.AWS_IAM,
+      invokeMode: lambda.InvokeMode.RESPONSE_STREAM,
+    });
+  }
+
+  /**
+   * Invokes the live alias every 5 minutes on weekdays during `hoursUtc` ("start-end"), so a warm environment is
+   * usually there when people work. The event is not HTTP: LWA forwards it to AWS_LWA_PASS_THROUGH_PATH.
+   */
+  addKeepWarmSchedule(hoursUtc: string): scheduler.Schedule {
+    return new scheduler.Schedule(this, 'KeepWarmSchedule', {
+      description: 'Keeps one Dify api environment warm during working hours',
+      schedule: scheduler.ScheduleExpression.cron({ minute: '0/5', hour: hoursUtc, weekDay: 'MON-FRI' }),
+      target: new schedulerTargets.LambdaInvoke(this.alias, {
+        input: scheduler.ScheduleTargetInput.fromObject({ source: 'dify-edge.keep-warm' }),
+        retryAttempts: 0,
+      }),
+    });
+  }
+}

@@ -1,0 +1,103 @@
+import { CustomResource, Duration, RemovalPolicy } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as rds from 'aws-cdk-lib/aws-rds';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import * as cr from 'aws-cdk-lib/custom-resources';
+import { Construct } from 'constructs';
+import { bundledFunction } from '../bundled-function';
+import { acknowledgeProviderInvokes } from '../nag-suppressions';
+
+export interface DatabaseProps {
+  readonly vpc: ec2.IVpc;
+  /**
+   * Minimum Aurora capacity units; 0 lets the cluster pause while no client holds a connection.
+   * @default 0
+   */
+  readonly minAcu?: number;
+  /**
+   * Maximum Aurora capacity units.
+   * @default 2
+   */
+  readonly maxAcu?: number;
+  /**
+   * Idle seconds before a 0-ACU cluster pauses.
+   * @default 600
+   */
+  readonly autoPauseSeconds?: number;
+  /**
+   * Snapshot the cluster and keep its secret when the stack is deleted; deletion protection on.
+   * @default true
+   */
+  readonly retainData?: boolean;
+}
+
+/**
+ * Aurora Serverless v2 PostgreSQL holding Dify's main database, its pgvector database and the plugin daemon's
+ * database. The extra databases are created at deploy time through the RDS Data API, so no Lambda needs to sit in
+ * the VPC for it.
+ */
+export class Database extends Construct {
+  static readonly MAIN_DATABASE = 'dify';
+  static readonly VECTOR_DATABASE = 'dify_pgvector';
+  static readonly PLUGIN_DATABASE = 'dify_plugin';
+  static readonly PORT = 5432;
+  static readonly USERNAME = 'dify_admin';
+
+  readonly cluster: rds.DatabaseCluster;
+  readonly secret: secretsmanager.ISecret;
+  /** Completes once the vector and plugin databases (and the vector extension) exist. */
+  readonly databasesReady: CustomResource;
+
+  constructor(scope: Construct, id: string, props: DatabaseProps) {
+    super(scope, id);
+    const retain = props.retainData ?? true;
+    const minAcu = props.minAcu ?? 0;
+    this.cluster = new rds.DatabaseCluster(this, 'Cluster', {
+      // 16.x ships pgvector and supports 0-ACU auto-pause (needs ≥ 16.3; Aurora User Guide "Scaling to Zero ACUs").
+      engine: rds.DatabaseClusterEngine.auroraPostgres({ version: rds.AuroraPostgresEngineVersion.VER_16_11 }),
+      vpc: props.vpc,
+      vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
+      credentials: rds.Credentials.fromGeneratedSecret(Database.USERNAME, { excludeCharacters: ' %+~`#$&*()|[]{}:;<>?!\'/@"\\' }),
+      defaultDatabaseName: Database.MAIN_DATABASE,
+      writer: rds.ClusterInstance.serverlessV2('Writer', { autoMinorVersionUpgrade: true }),
+      serverlessV2MinCapacity: minAcu,
+      serverlessV2MaxCapacity: props.maxAcu ?? 2,
+      ...(minAcu === 0 ? { serverlessV2AutoPauseDuration: Duration.seconds(props.autoPauseSeconds ?? 600) } : {}),
+      storageEncrypted: true,
+      enableDataApi: true,
+      backup: { retention: Duration.days(7) },
+      deletionProtection: retain,
+      removalPolicy: retain ? RemovalPolicy.SNAPSHOT : RemovalPolicy.DESTROY,
+      cloudwatchLogsExports: ['postgresql'],
+      cloudwatchLogsRetention: 30,
+    });
+    this.secret = this.cluster.secret!;
+
+    const initFunction = bundledFunction(this, 'DatabaseInitFunction', {
+      source: 'functions/database-init/index.ts',
+      handler: 'onEvent',
+      description: 'Creates the Dify pgvector and plugin databases through the RDS Data API',
+      // Resuming a paused cluster takes up to ~15 s, and the handler retries DatabaseResumingException for minutes.
+      timeout: Duration.minutes(5),
+    });
+    this.cluster.grantDataApiAccess(initFunction);
+    const provider = new cr.Provider(this, 'DatabaseInitProvider', { onEventHandler: initFunction });
+    acknowledgeProviderInvokes(provider, [initFunction]);
+    this.databasesReady = new CustomResource(this, 'Databases', {
+      serviceToken: provider.serviceToken,
+      resourceType: 'Custom::DifyDatabases',
+      properties: {
+        ClusterArn: this.cluster.clusterArn,
+        SecretArn: this.secret.secretArn,
+        Databases: [Database.VECTOR_DATABASE, Database.PLUGIN_DATABASE],
+        VectorDatabase: Database.VECTOR_DATABASE,
+      },
+    });
+    this.databasesReady.node.addDependency(this.cluster);
+  }
+
+  /** Lets `peer` open PostgreSQL connections. */
+  allowFrom(peer: ec2.IConnectable, description: string): void {
+    this.cluster.connections.allowFrom(peer, ec2.Port.tcp(Database.PORT), description);
+  }
+}

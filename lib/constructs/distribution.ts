@@ -1,0 +1,164 @@
+import { Duration } from 'aws-cdk-lib';
+import * as acm from 'aws-cdk-lib/aws-certificatemanager';
+import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
+import * as origins from 'aws-cdk-lib/aws-cloudfront-origins';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Construct } from 'constructs';
+import { DomainConfig } from '../config';
+import { PROJECT_ROOT } from '../bundled-function';
+
+/** Paths Dify's own nginx sends to the api container (docker/nginx/conf.d/default.conf.template). */
+export const API_PATH_PATTERNS = ['/console/api/*', '/api/*', '/v1/*', '/files/*', '/mcp/*', '/triggers/*'];
+/** Next.js build output: content-hashed file names, safe to cache. */
+export const STATIC_PATH_PATTERN = '/_next/static/*';
+
+/** Where CloudFront sends Dify's api and web traffic. */
+export interface DistributionOrigins {
+  readonly api: cloudfront.IOrigin;
+  readonly web: cloudfront.IOrigin;
+  /** Lambda origins need the payload signer; an ALB origin does not. */
+  readonly signedLambdaOrigins: boolean;
+}
+
+export interface DistributionProps {
+  readonly origins: DistributionOrigins;
+  /** us-east-1 version of the payload signer (required when `origins.signedLambdaOrigins`). */
+  readonly payloadSigner?: lambda.IVersion;
+  /** ARN of the CLOUDFRONT-scope web ACL. */
+  readonly webAclArn: string;
+  /**
+   * Custom domain and its us-east-1 certificate.
+   * @default undefined (the *.cloudfront.net name)
+   */
+  readonly domain?: DomainConfig;
+}
+
+/** The read timeout CloudFront allows without a quota raise; Dify's SSE pings arrive well within it. */
+export const API_READ_TIMEOUT = Duration.seconds(60);
+
+/**
+ * The single public entry: CloudFront with WAF, routing Dify's api paths and web pages to their origins. Dynamic
+ * paths are never cached (managed CACHING_DISABLED) and errors are not cached either: a cached api 404 broke
+ * Dify 1.13 workflows behind CloudFront (aws-samples/dify-self-hosted-on-aws #111). Only managed policies are used,
+ * which keeps the distribution eligible for the flat-rate plans.
+ */
+export class EdgeDistribution extends Construct {
+  readonly distribution: cloudfront.Distribution;
+  readonly viewerRequestFunction: cloudfront.Function;
+
+  constructor(scope: Construct, id: string, props: DistributionProps) {
+    super(scope, id);
+    const signed = props.origins.signedLambdaOrigins;
+    if (signed && !props.payloadSigner) {
+      throw new Error('EdgeDistribution: Lambda origins need the payload signer version (payloadSigner)');
+    }
+    this.viewerRequestFunction = new cloudfront.Function(this, 'ViewerRequestFunction', {
+      comment: 'Dify: keep Authorization past OAC, block debug endpoints, no accept-encoding to streaming origins',
+      runtime: cloudfront.FunctionRuntime.JS_2_0,
+      code: cloudfront.FunctionCode.fromInline(
+        fs.readFileSync(path.join(PROJECT_ROOT, 'edge/viewer-request/index.js'), 'utf8'),
+      ),
+    });
+
+    const edgeLambdas: cloudfront.EdgeLambda[] | undefined =
+      signed && props.payloadSigner
+        ? [
+            {
+              functionVersion: props.payloadSigner,
+              eventType: cloudfront.LambdaEdgeEventType.ORIGIN_REQUEST,
+              includeBody: true,
+            },
+          ]
+        : undefined;
+    // Behind OAC the Authorization header travels as FORWARDED_AUTHORIZATION_HEADER (the managed policies cannot
+    // forward it). An ALB origin has no Web Adapter to restore it, so there the header must be forwarded as is, and
+    // only a cache policy can do that: one that keys on it and caches for at most a second. That costs the ALB mode
+    // its flat-rate plan eligibility, which only matters for the Lambda mode this project recommends.
+    const cachePolicy = signed
+      ? cloudfront.CachePolicy.CACHING_DISABLED
+      : new cloudfront.CachePolicy(this, 'AuthorizationPassThroughPolicy', {
+          comment: 'Dify ALB mode: forward Authorization, effectively no caching',
+          minTtl: Duration.seconds(0),
+          defaultTtl: Duration.seconds(0),
+          maxTtl: Duration.seconds(1),
+          headerBehavior: cloudfront.CacheHeaderBehavior.allowList('Authorization'),
+          queryStringBehavior: cloudfront.CacheQueryStringBehavior.all(),
+          cookieBehavior: cloudfront.CacheCookieBehavior.all(),
+        });
+    const dynamicBehavior = (origin: cloudfront.IOrigin): cloudfront.BehaviorOptions => ({
+      origin,
+      viewerProtocolPolicy: cloudfront.ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
+      allowedMethods: cloudfront.AllowedMethods.ALLOW_ALL,
+      cachePolicy,
+      originRequestPolicy: cloudfront.OriginRequestPolicy.ALL_VIEWER_EXCEPT_HOST_HEADER,
+      compress: false,
+      functionAssociations: [
+        { function: this.viewerRequestFunction, eventType: cloudfront.FunctionEventType.VIEWER_REQUEST },
+      ],
+      edgeLambdas,
+    });
+
+    const additionalBehaviors: Record<string, cloudfront.BehaviorOptions> = {
+      [STATIC_PATH_PATTERN]: {
+        origin: props.origins.web,
+        viewerProtocolPolicy: cloudfront.ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
+        allowedMethods: cloudfront.AllowedMethods.ALLOW_GET_HEAD,
+        cachePolicy: cloudfront.CachePolicy.CACHING_OPTIMIZED,
+        compress: true,
+      },
+    };
+    for (const pattern of API_PATH_PATTERNS) additionalBehaviors[pattern] = dynamicBehavior(props.origins.api);
+
+    // Error responses only set a zero caching TTL; none maps an error to another page or status.
+    const errorResponses: cloudfront.ErrorResponse[] = [400, 403, 404, 405, 414, 416, 500, 501, 502, 503, 504].map(
+      (httpStatus) => ({ httpStatus, ttl: Duration.seconds(0) }),
+    );
+
+    this.distribution = new cloudfront.Distribution(this, 'Distribution', {
+      comment: 'Dify serverless edge',
+      defaultBehavior: dynamicBehavior(props.origins.web),
+      additionalBehaviors,
+      errorResponses,
+      webAclId: props.webAclArn,
+      httpVersion: cloudfront.HttpVersion.HTTP2_AND_3,
+      priceClass: cloudfront.PriceClass.PRICE_CLASS_200,
+      ...(props.domain
+        ? {
+            minimumProtocolVersion: cloudfront.SecurityPolicyProtocol.TLS_V1_2_2021,
+            domainNames: [props.domain.name],
+            certificate: acm.Certificate.fromCertificateArn(this, 'Certificate', props.domain.certificateArn),
+          }
+        : {}),
+    });
+  }
+
+  /** https URL of the site. */
+  get url(): string {
+    return `https://${this.distribution.distributionDomainName}`;
+  }
+}
+
+/** Origins for the Lambda hosting mode: both function URLs signed by one OAC (SigV4, always). */
+export function lambdaOrigins(
+  scope: Construct,
+  apiUrl: lambda.IFunctionUrl,
+  webUrl: lambda.IFunctionUrl,
+): DistributionOrigins {
+  const originAccessControl = new cloudfront.FunctionUrlOriginAccessControl(scope, 'FunctionUrlOac', {
+    signing: cloudfront.Signing.SIGV4_ALWAYS,
+    description: 'Dify: CloudFront signs every request to the Lambda function URLs',
+  });
+  return {
+    api: origins.FunctionUrlOrigin.withOriginAccessControl(apiUrl, {
+      originAccessControl,
+      readTimeout: API_READ_TIMEOUT,
+    }),
+    web: origins.FunctionUrlOrigin.withOriginAccessControl(webUrl, {
+      originAccessControl,
+      readTimeout: Duration.seconds(60),
+    }),
+    signedLambdaOrigins: true,
+  };
+}

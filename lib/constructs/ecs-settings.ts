@@ -1,0 +1,54 @@
+import { Duration } from 'aws-cdk-lib';
+import * as ecs from 'aws-cdk-lib/aws-ecs';
+import { ContainerSettings } from '../dify-environment';
+
+/** ECS injects secrets natively (the execution role reads them); no value ever lands in the task definition. */
+export function ecsSecrets(settings: ContainerSettings): Record<string, ecs.Secret> {
+  const out: Record<string, ecs.Secret> = {};
+  for (const [name, ref] of Object.entries(settings.secrets)) {
+    out[name] = ecs.Secret.fromSecretsManager(ref.secret, ref.field);
+  }
+  return out;
+}
+
+/**
+ * Wraps an image's own entrypoint so templated values (e.g. the Celery broker URL, which embeds the Redis password
+ * that ECS injected as a secret) are composed inside the container and never written into the task definition.
+ * Returns the entryPoint/command pair for a bash-based image.
+ */
+export function entrypointWithTemplates(
+  settings: ContainerSettings,
+  next: string,
+): { entryPoint: string[]; command: string[] } {
+  const exports = Object.entries(settings.templates).map(([name, template]) => `export ${name}="${template}"`);
+  return { entryPoint: ['/bin/bash', '-c'], command: [[...exports, `exec ${next}`].join('; ')] };
+}
+
+/**
+ * A container health check that needs nothing but the Python every Dify api and plugin-daemon image ships
+ * (curl is not guaranteed in them).
+ */
+export function httpHealthCheck(url: string): ecs.HealthCheck {
+  return {
+    command: ['CMD-SHELL', `python3 -c "import urllib.request,sys; urllib.request.urlopen('${url}', timeout=4)" || exit 1`],
+    interval: Duration.seconds(30),
+    timeout: Duration.seconds(5),
+    retries: 3,
+    startPeriod: Duration.seconds(120),
+  };
+}
+
+/** Celery has no HTTP port: the check looks for the Celery process of the given kind (worker or beat). */
+export function celeryProcessHealthCheck(kind: 'worker' | 'beat'): ecs.HealthCheck {
+  const script =
+    `import os,sys; ` +
+    `sys.exit(0 if any(b'celery' in c and b'${kind}' in c for c in ` +
+    `(open('/proc/%s/cmdline' % p,'rb').read() for p in os.listdir('/proc') if p.isdigit())) else 1)`;
+  return {
+    command: ['CMD-SHELL', `python3 -c "${script}" || exit 1`],
+    interval: Duration.seconds(30),
+    timeout: Duration.seconds(5),
+    retries: 3,
+    startPeriod: Duration.seconds(120),
+  };
+}

@@ -1,0 +1,446 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { main } from '../../bench/cli';
+import { NONCE_VARIABLE } from '../../bench/commands/cold-start';
+import { BenchResult, readResult } from '../../bench/lib/result';
+import {
+  captureIo,
+  ColdTarget,
+  LambdaStandIn,
+  startColdTarget,
+  startEcsStandIn,
+  startLambdaStandIn,
+  startSseStandIn,
+  startStatusServer,
+} from './stand-ins';
+
+const COLD_DELAY_MS = 300;
+let workDir: string;
+
+beforeAll(() => {
+  workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'dify-edge-bench-'));
+});
+afterAll(() => fs.rmSync(workDir, { recursive: true, force: true }));
+
+function readJson(file: string): BenchResult {
+  return JSON.parse(fs.readFileSync(file, 'utf8')) as BenchResult;
+}
+
+describe('cold-start', () => {
+  let target: ColdTarget;
+  let lambda: LambdaStandIn;
+
+  beforeEach(async () => {
+    target = await startColdTarget(COLD_DELAY_MS);
+    lambda = await startLambdaStandIn('dify-api', { DB_HOST: 'db.internal', SECRET_ARN: 'arn:secret' }, () =>
+      target.makeCold(),
+    );
+  });
+  afterEach(async () => {
+    await target.close();
+    await lambda.close();
+  });
+
+  test('forces a cold start per sample, keeps existing env vars and reports cold vs warm', async () => {
+    const io = captureIo();
+    const out = path.join(workDir, 'cold.json');
+    const code = await main(
+      [
+        'cold-start',
+        '--url',
+        `${target.url}/apps`,
+        '--function',
+        'dify-api',
+        '--samples',
+        '3',
+        '--warm',
+        '4',
+        '--endpoint-url',
+        lambda.url,
+        '--poll-ms',
+        '20',
+        '--out',
+        out,
+      ],
+      io,
+    );
+    expect(io.err).not.toMatch(/error:/);
+    expect(code).toBe(0);
+    const result = readJson(out);
+    expect(result.kind).toBe('cold-start');
+    expect(result.target).toBe(`${target.url}/apps`);
+    expect(typeof result.startedAt).toBe('string');
+    expect(result.phases['cold ttfb']).toHaveLength(3);
+    expect(result.phases['warm total']).toHaveLength(12);
+    expect(result.summary['cold ttfb'].min).toBeGreaterThanOrEqual(COLD_DELAY_MS - 5);
+    expect(result.summary['cold total'].min).toBeGreaterThanOrEqual(result.summary['cold ttfb'].min);
+    expect(result.summary['warm ttfb'].max).toBeLessThan(COLD_DELAY_MS / 2);
+    expect(result.samples.filter((sample) => sample.phase === 'cold')).toHaveLength(3);
+    // Three updates, each merged into the variables the function had, with a fresh nonce each time.
+    expect(lambda.updates).toHaveLength(3);
+    const nonces = lambda.updates.map((update) => {
+      const variables = (update.Environment as { Variables: Record<string, string> }).Variables;
+      expect(variables.DB_HOST).toBe('db.internal');
+      expect(variables.SECRET_ARN).toBe('arn:secret');
+      return variables[NONCE_VARIABLE];
+    });
+    expect(new Set(nonces).size).toBe(3);
+    expect(lambda.variables.DB_HOST).toBe('db.internal');
+    // The stand-in said InProgress once after each update: the tool must have polled past it.
+    expect(lambda.getCount).toBeGreaterThanOrEqual(1 + 3 * 3);
+    expect(target.coldServed).toBe(3 + 1);
+    expect(io.err).toMatch(/sample 3\/3/);
+    expect(io.out).toMatch(/cold ttfb/);
+  });
+
+  test('names the missing permission when UpdateFunctionConfiguration is denied', async () => {
+    lambda.denied.add('lambda:UpdateFunctionConfiguration');
+    const io = captureIo();
+    const code = await main(
+      [
+        'cold-start',
+        '--url',
+        target.url,
+        '--function',
+        'dify-api',
+        '--samples',
+        '1',
+        '--endpoint-url',
+        lambda.url,
+        '--poll-ms',
+        '20',
+      ],
+      io,
+    );
+    expect(code).toBe(1);
+    expect(io.err).toMatch(/missing permission lambda:UpdateFunctionConfiguration on dify-api/);
+  });
+
+  test('says when the function does not exist', async () => {
+    const io = captureIo();
+    const code = await main(
+      ['cold-start', '--url', target.url, '--function', 'nope', '--endpoint-url', lambda.url],
+      io,
+    );
+    expect(code).toBe(1);
+    expect(io.err).toMatch(/nope not found/);
+    expect(lambda.updates).toHaveLength(0);
+  });
+
+  test('an unreachable site fails before the function is touched', async () => {
+    const closed = await startColdTarget(0);
+    await closed.close();
+    const io = captureIo();
+    const code = await main(
+      ['cold-start', '--url', closed.url, '--function', 'dify-api', '--endpoint-url', lambda.url, '--poll-ms', '20'],
+      io,
+    );
+    expect(code).toBe(1);
+    expect(io.err).toContain(`cannot reach ${closed.url}/: connection refused`);
+    expect(lambda.updates).toHaveLength(0);
+  });
+
+  test('stops at the overall time limit with partial results', async () => {
+    const io = captureIo();
+    const out = path.join(workDir, 'limited.json');
+    const code = await main(
+      [
+        'cold-start',
+        '--url',
+        target.url,
+        '--function',
+        'dify-api',
+        '--samples',
+        '50',
+        '--warm',
+        '0',
+        '--endpoint-url',
+        lambda.url,
+        '--poll-ms',
+        '20',
+        '--time-limit',
+        '0.8',
+        '--out',
+        out,
+      ],
+      io,
+    );
+    expect(code).toBe(0);
+    const result = readJson(out);
+    expect(result.stoppedEarly).toMatch(/time limit/);
+    expect(result.phases['cold ttfb'].length).toBeGreaterThan(0);
+    expect(result.phases['cold ttfb'].length).toBeLessThan(50);
+  });
+});
+
+describe('latency', () => {
+  test('counts errors by status and times the served requests', async () => {
+    const server = await startStatusServer();
+    try {
+      const io = captureIo();
+      const out = path.join(workDir, 'latency.json');
+      const code = await main(
+        ['latency', '--url', `${server.url}/health`, '--requests', '20', '--concurrency', '4', '--out', out],
+        io,
+      );
+      expect(code).toBe(0);
+      const result = readJson(out);
+      expect(result.kind).toBe('latency');
+      expect(result.samples).toHaveLength(20);
+      expect(result.errors).toEqual({ 'HTTP 503': 2, 'HTTP 404': 2 });
+      expect(result.statusCounts).toEqual({ '200': 16, '503': 2, '404': 2 });
+      expect(result.phases.total).toHaveLength(16);
+      expect(io.err).toMatch(/20\/20 requests/);
+    } finally {
+      await server.close();
+    }
+  });
+});
+
+describe('stream', () => {
+  test('times the first SSE event and counts events and answer length', async () => {
+    const server = await startSseStandIn('app-key', 150, ['Hello', ', ', 'world']);
+    try {
+      const io = captureIo();
+      const out = path.join(workDir, 'stream.json');
+      const code = await main(
+        ['stream', '--url', server.url, '--api-key', 'app-key', '--query', 'hi', '--samples', '2', '--out', out],
+        io,
+      );
+      expect(io.err).not.toMatch(/error:/);
+      expect(code).toBe(0);
+      const result = readJson(out);
+      expect(result.kind).toBe('stream');
+      expect(result.phases['first event']).toHaveLength(2);
+      expect(result.summary['first event'].min).toBeGreaterThanOrEqual(145);
+      expect(result.summary.total.min).toBeGreaterThanOrEqual(result.summary['first answer'].min);
+      // ping + 3 messages + message_end
+      expect(result.samples.map((sample) => sample.eventCount)).toEqual([5, 5]);
+      expect(result.samples[0].answerLength).toBe('Hello, world'.length);
+      expect(server.bodies[0]).toMatchObject({ query: 'hi', response_mode: 'streaming' });
+      expect(server.authorizations[0]).toBe('Bearer app-key');
+    } finally {
+      await server.close();
+    }
+  });
+
+  test('a rejected API key fails with the status and body', async () => {
+    const server = await startSseStandIn('app-key', 0, ['x']);
+    try {
+      const io = captureIo();
+      const code = await main(['stream', '--url', server.url, '--api-key', 'wrong'], io);
+      expect(code).toBe(1);
+      expect(io.err).toMatch(/HTTP 401 \(API key rejected\)/);
+    } finally {
+      await server.close();
+    }
+  });
+});
+
+describe('wake', () => {
+  test('times running and completed after scaling from 0, then restores 0', async () => {
+    const ecs = await startEcsStandIn(150, 300);
+    try {
+      const io = captureIo();
+      const out = path.join(workDir, 'wake.json');
+      const code = await main(
+        [
+          'wake',
+          '--cluster',
+          'bench',
+          '--service',
+          'backend',
+          '--restore',
+          '--samples',
+          '2',
+          '--timeout',
+          '5',
+          '--endpoint-url',
+          ecs.url,
+          '--poll-ms',
+          '20',
+          '--out',
+          out,
+        ],
+        io,
+      );
+      expect(io.err).not.toMatch(/error:/);
+      expect(code).toBe(0);
+      const result = readJson(out);
+      expect(result.kind).toBe('wake');
+      expect(result.phases.running).toHaveLength(2);
+      expect(result.summary.running.min).toBeGreaterThanOrEqual(140);
+      expect(result.summary.completed.min).toBeGreaterThanOrEqual(290);
+      expect(result.summary.completed.max).toBeLessThan(2000);
+      expect(ecs.desiredCounts).toEqual([1, 0, 1, 0]);
+      expect(ecs.targets.every((target) => target.startsWith('AmazonEC2ContainerServiceV20141113.'))).toBe(true);
+    } finally {
+      await ecs.close();
+    }
+  });
+
+  test('names the missing ECS permission', async () => {
+    const ecs = await startEcsStandIn(10, 10);
+    ecs.denied.add('ecs:UpdateService');
+    try {
+      const io = captureIo();
+      const code = await main(['wake', '--cluster', 'bench', '--service', 'backend', '--endpoint-url', ecs.url], io);
+      expect(code).toBe(1);
+      expect(io.err).toMatch(/missing permission ecs:UpdateService on service backend in cluster bench/);
+    } finally {
+      await ecs.close();
+    }
+  });
+
+  test('times out with a clear message and still restores 0', async () => {
+    const ecs = await startEcsStandIn(60_000, 60_000);
+    try {
+      const io = captureIo();
+      const code = await main(
+        [
+          'wake',
+          '--cluster',
+          'bench',
+          '--service',
+          'backend',
+          '--restore',
+          '--timeout',
+          '0.3',
+          '--endpoint-url',
+          ecs.url,
+          '--poll-ms',
+          '20',
+        ],
+        io,
+      );
+      expect(code).toBe(1);
+      expect(io.err).toMatch(/service backend in cluster bench did not finish starting within 0\.3 s/);
+      expect(ecs.desiredCounts).toEqual([1, 0]);
+    } finally {
+      await ecs.close();
+    }
+  });
+});
+
+describe('bad arguments and unreachable URLs', () => {
+  test.each([
+    [['frobnicate'], /unknown command 'frobnicate'/],
+    [['latency'], /--url is required/],
+    [['latency', '--url', 'http://127.0.0.1:1', '--requests', 'ten'], /--requests must be a whole number.*'ten'/],
+    [
+      ['cold-start', '--url', 'http://127.0.0.1:1', '--function', 'f', '--samples', 'abc'],
+      /--samples must be a whole number.*'abc'/,
+    ],
+    [['latency', '--url', 'not a url'], /not a valid URL: 'not a url'/],
+    [['latency', '--url', 'ftp://example.com/'], /must be an http:\/\/ or https:\/\/ URL/],
+    [['latency', '--url', 'http://127.0.0.1:1', '--bogus'], /Unknown option '--bogus'/],
+    [['wake', '--cluster', 'c', '--service', 's', '--samples', '2'], /needs --restore/],
+    [['compare', 'only-one.json'], /expected two result files/],
+  ])('%j exits 2 with a clear message', async (argv, message) => {
+    const io = captureIo();
+    expect(await main(argv as string[], io)).toBe(2);
+    expect(io.err).toMatch(message);
+  });
+
+  test('no command prints usage and exits 2', async () => {
+    const io = captureIo();
+    expect(await main([], io)).toBe(2);
+    expect(io.err).toMatch(/usage: npm run bench/);
+  });
+
+  test('ECONNREFUSED becomes "cannot reach <url>: connection refused"', async () => {
+    const server = await startStatusServer();
+    await server.close();
+    const io = captureIo();
+    expect(await main(['latency', '--url', `${server.url}/x`, '--requests', '5'], io)).toBe(1);
+    expect(io.err).toContain(`cannot reach ${server.url}/x: connection refused`);
+  });
+
+  test('the tsx entry point exits non-zero on a bad argument', async () => {
+    const { spawnSync } = await import('node:child_process');
+    const run = spawnSync(
+      process.execPath,
+      [require.resolve('tsx/cli'), 'bench/cli.ts', 'latency', '--requests', 'x'],
+      {
+        cwd: path.resolve(__dirname, '../..'),
+        encoding: 'utf8',
+      },
+    );
+    expect(run.status).toBe(2);
+    expect(run.stderr).toMatch(/--url is required/);
+  });
+});
+
+describe('compare', () => {
+  test('writes a side-by-side Markdown report and a well-formed SVG with both series', async () => {
+    const a = path.join(workDir, 'a.json');
+    const b = path.join(workDir, 'b.json');
+    const base = {
+      tool: 'dify-edge-bench',
+      formatVersion: 1,
+      startedAt: '2026-11-24T00:00:00Z',
+      finishedAt: '',
+      settings: {},
+      summary: {},
+      errors: {},
+      samples: [],
+      notes: [],
+    };
+    fs.writeFileSync(
+      a,
+      JSON.stringify({
+        ...base,
+        kind: 'cold-start',
+        label: 'lambda <edge>',
+        target: 'https://a/',
+        phases: { 'cold total': [2000, 3000, 4000], 'warm total': [40, 50, 60] },
+      }),
+    );
+    fs.writeFileSync(
+      b,
+      JSON.stringify({
+        ...base,
+        kind: 'cold-start',
+        label: 'alb',
+        target: 'https://b/',
+        errors: { 'HTTP 502': 1 },
+        phases: { 'cold total': [1000, 1500, 2000], 'warm total': [80, 100, 120] },
+      }),
+    );
+    const report = path.join(workDir, 'out', 'report.md');
+    const chart = path.join(workDir, 'out', 'chart.svg');
+    const io = captureIo();
+    expect(await main(['compare', a, b, '--out', report, '--svg', chart], io)).toBe(0);
+    const markdown = fs.readFileSync(report, 'utf8');
+    expect(markdown).toMatch(/\| \| median \| 3000 ms \| 1500 ms \| 0\.50× \|/);
+    expect(markdown).toMatch(/\| \| median \| 50 ms \| 100 ms \| 2\.00× \|/);
+    expect(markdown).toContain('HTTP 502 ×1');
+    expect(markdown).toContain('![distributions](chart.svg)');
+    const svg = fs.readFileSync(chart, 'utf8').trim();
+    expect(svg.startsWith('<svg')).toBe(true);
+    expect(svg.endsWith('</svg>')).toBe(true);
+    expect(svg).toContain('class="series-a"');
+    expect(svg).toContain('class="series-b"');
+    expect(svg).toContain('lambda &#60;edge&#62;');
+    expect(svg).not.toContain('<edge>');
+    // Every opened element is closed (or self-closing): a cheap well-formedness check without an XML parser.
+    const opened = (svg.match(/<(?!\/)[a-z]+[^>]*[^/]>/g) ?? []).length;
+    const closed = (svg.match(/<\/[a-z]+>/g) ?? []).length;
+    expect(opened).toBe(closed);
+    expect((svg.match(/<circle /g) ?? []).length).toBe(12);
+  });
+
+  test('reads the results the other commands wrote and rejects a file that is not one', async () => {
+    const io = captureIo();
+    const files = ['cold.json', 'latency.json', 'stream.json', 'wake.json'].map((name) => path.join(workDir, name));
+    for (const file of files) expect(readResult(file).phases).toBeDefined();
+    expect(await main(['compare', files[0], files[3]], io)).toBe(0);
+    expect(io.out).toMatch(/\*\*completed\*\*/);
+    const bogus = path.join(workDir, 'bogus.json');
+    fs.writeFileSync(bogus, '{"hello":1}');
+    const failing = captureIo();
+    expect(await main(['compare', bogus, files[0]], failing)).toBe(1);
+    expect(failing.err).toMatch(/not a bench result/);
+  });
+});

@@ -1,0 +1,200 @@
+/**
+ * Runs edge/viewer-request/index.js the way CloudFront Functions does: as a plain script that defines a top-level
+ * `handler`, in a fresh context with no require, module, process or Buffer.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as vm from 'node:vm';
+import { FORWARDED_AUTHORIZATION_HEADER } from '../../edge/constants';
+
+const SOURCE_PATH = join(__dirname, '..', '..', 'edge', 'viewer-request', 'index.js');
+const source = readFileSync(SOURCE_PATH, 'utf8');
+
+interface FunctionsValue {
+  value: string;
+  multiValue?: Array<{ value: string }>;
+}
+interface FunctionsRequest {
+  method: string;
+  uri: string;
+  querystring: Record<string, FunctionsValue>;
+  headers: Record<string, FunctionsValue>;
+  cookies: Record<string, FunctionsValue>;
+}
+interface FunctionsResponse {
+  statusCode: number;
+  statusDescription?: string;
+  headers?: Record<string, FunctionsValue>;
+  body?: { encoding: string; data: string } | string;
+}
+type ViewerRequestHandler = (event: unknown) => FunctionsRequest | FunctionsResponse;
+
+function loadHandler(): ViewerRequestHandler {
+  const context = vm.createContext({});
+  vm.runInContext(source, context, { filename: SOURCE_PATH });
+  const loaded: unknown = vm.runInContext('typeof handler === "function" ? handler : undefined', context);
+  if (typeof loaded !== 'function') throw new Error('edge/viewer-request/index.js defines no top-level handler');
+  return loaded as ViewerRequestHandler;
+}
+
+const handler = loadHandler();
+
+function viewerRequestEvent(
+  request: Partial<FunctionsRequest> & { uri: string },
+  method = 'GET',
+): { version: string; context: object; viewer: object; request: FunctionsRequest } {
+  return {
+    version: '1.0',
+    context: {
+      distributionDomainName: 'd111111abcdef8.cloudfront.net',
+      distributionId: 'EDFDVBD6EXAMPLE',
+      eventType: 'viewer-request',
+      requestId: 'EXAMPLEntjQpEXAMPLE_SG5Z-EXAMPLEPmPfEXAMPLEu3EqEXAMPLE==',
+    },
+    viewer: { ip: '198.51.100.11' },
+    request: {
+      method,
+      querystring: {},
+      cookies: {},
+      ...request,
+      headers: { host: { value: 'dify.example.com' }, accept: { value: '*/*' }, ...request.headers },
+    },
+  };
+}
+
+describe('viewer-request CloudFront Function: source constraints', () => {
+  test('uses the same forwarded header literal as edge/constants.ts', () => {
+    const literal = /var FORWARDED_AUTHORIZATION_HEADER = '([^']+)';/.exec(source);
+    expect(literal?.[1]).toBe(FORWARDED_AUTHORIZATION_HEADER);
+  });
+
+  test('is a standalone script within the CloudFront Functions size quota', () => {
+    expect(source).not.toMatch(/\brequire\s*\(|^\s*import\s|^\s*export\s|module\.exports/m);
+    // CloudFront Functions quota: 10 KB of function code.
+    expect(Buffer.byteLength(source, 'utf8')).toBeLessThan(10 * 1024);
+  });
+});
+
+describe('viewer-request CloudFront Function: Authorization copy', () => {
+  test('copies a Bearer token on a bodyless GET into the forwarded header and keeps the original', () => {
+    const event = viewerRequestEvent({
+      uri: '/v1/messages',
+      querystring: { conversation_id: { value: '9f6c' }, user: { value: 'abc-123' } },
+      headers: { authorization: { value: 'Bearer app-service-key' } },
+    });
+
+    const result = handler(event) as FunctionsRequest;
+
+    expect(result.headers[FORWARDED_AUTHORIZATION_HEADER]).toEqual({ value: 'Bearer app-service-key' });
+    expect(result.headers.authorization).toEqual({ value: 'Bearer app-service-key' });
+    expect(result.uri).toBe('/v1/messages');
+    expect(result.querystring).toEqual({ conversation_id: { value: '9f6c' }, user: { value: 'abc-123' } });
+  });
+
+  test('copies every value of a multi-value Authorization', () => {
+    const authorization = {
+      value: 'Bearer first',
+      multiValue: [{ value: 'Bearer first' }, { value: 'Basic c2Vjb25k' }],
+    };
+    const event = viewerRequestEvent({ uri: '/console/api/apps', headers: { authorization } }, 'POST');
+
+    const result = handler(event) as FunctionsRequest;
+
+    expect(result.headers[FORWARDED_AUTHORIZATION_HEADER]).toEqual(authorization);
+    expect(result.headers[FORWARDED_AUTHORIZATION_HEADER]).not.toBe(authorization);
+  });
+
+  test('overwrites a viewer-supplied forwarded header with the real Authorization', () => {
+    const event = viewerRequestEvent({
+      uri: '/v1/chat-messages',
+      headers: { authorization: { value: 'Bearer real' }, [FORWARDED_AUTHORIZATION_HEADER]: { value: 'Bearer spoof' } },
+    });
+
+    const result = handler(event) as FunctionsRequest;
+
+    expect(result.headers[FORWARDED_AUTHORIZATION_HEADER]).toEqual({ value: 'Bearer real' });
+  });
+
+  test('passes requests without Authorization through unchanged', () => {
+    const event = viewerRequestEvent({
+      uri: '/_next/static/chunks/main-1a2b3c.js',
+      cookies: { locale: { value: 'ja-JP' } },
+    });
+    const expected = structuredClone(event.request);
+
+    const result = handler(event) as FunctionsRequest;
+
+    expect(result).toEqual(expected);
+    expect(Object.keys(result.headers)).not.toContain(FORWARDED_AUTHORIZATION_HEADER);
+  });
+
+  test('tolerates a request without a headers object', () => {
+    const event = viewerRequestEvent({ uri: '/apps' });
+    delete (event.request as Partial<FunctionsRequest>).headers;
+
+    const result = handler(event) as FunctionsRequest;
+
+    expect(result.uri).toBe('/apps');
+  });
+});
+
+describe('viewer-request CloudFront Function: debug endpoints', () => {
+  test.each([
+    '/threads',
+    '/threads/',
+    '/threads/1234',
+    '/THREADS',
+    '/Threads/',
+    '/db-pool-stat',
+    '/db-pool-stat/',
+    '/DB-Pool-Stat/detail',
+    '//threads',
+    '/./db-pool-stat',
+    '/%74hreads',
+    '/db-pool-sta%74/',
+    '/v1/../threads',
+  ])('%s gets a 404 without reaching the origin', (uri) => {
+    const event = viewerRequestEvent({ uri, headers: { authorization: { value: 'Bearer x' } } });
+
+    const result = handler(event) as FunctionsResponse;
+
+    expect(result.statusCode).toBe(404);
+    expect(result.statusDescription).toBe('Not Found');
+    expect(result).not.toHaveProperty('uri');
+    expect(result.headers?.['cache-control']).toEqual({ value: 'no-store' });
+    expect(result.body).toEqual({ encoding: 'text', data: '{"error":"not_found"}' });
+  });
+
+  test.each([
+    '/',
+    '/threadsafe',
+    '/threads-overview',
+    '/db-pool-stats',
+    '/console/api/threads',
+    '/v1/threads',
+    '/apps/threads',
+    '/%zz-malformed',
+  ])('%s passes through', (uri) => {
+    const event = viewerRequestEvent({ uri });
+
+    const result = handler(event) as FunctionsRequest;
+
+    expect(result.uri).toBe(uri);
+    expect(result.method).toBe('GET');
+  });
+});
+
+describe('viewer-request CloudFront Function: Accept-Encoding toward streaming origins', () => {
+  test('removes accept-encoding and keeps every other header', () => {
+    const event = viewerRequestEvent({
+      uri: '/console/api/apps/1/chat-messages',
+      headers: { 'accept-encoding': { value: 'gzip, deflate, br' }, 'x-custom': { value: 'kept' } },
+    });
+
+    const result = handler(event) as FunctionsRequest;
+
+    expect(Object.keys(result.headers)).not.toContain('accept-encoding');
+    expect(result.headers['x-custom']).toEqual({ value: 'kept' });
+    expect(result.headers.host).toEqual({ value: 'dify.example.com' });
+  });
+});
