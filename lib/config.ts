@@ -210,7 +210,13 @@ export const DEFAULT_CONFIG: DifyEdgeConfig = {
   api: { memoryMb: 3008, timeoutSeconds: 900, provisionedConcurrency: 0, keepWarm: false, keepWarmHoursUtc: '0-10' },
   web: { memoryMb: 1024 },
   backend: { onDemandBase: 0, spotWeight: 1, onDemandWeight: 0, cpu: 1024, memoryMiB: 4096, enableExec: false },
-  waf: { allowedIpv4Cidrs: [], allowedIpv6Cidrs: [], allowedCountries: [], rateLimitPer5Minutes: 3000, ipReputation: true },
+  waf: {
+    allowedIpv4Cidrs: [],
+    allowedIpv6Cidrs: [],
+    allowedCountries: [],
+    rateLimitPer5Minutes: 3000,
+    ipReputation: true,
+  },
 };
 
 /** The file users edit, relative to the project root. */
@@ -323,7 +329,11 @@ class Validator {
   imageTag(setting: string, value: unknown): void {
     if (!this.string(setting, value, TAG_PATTERN, 'a pinned image tag such as "1.13.3"')) return;
     if ((value as string).toLowerCase() === 'latest') {
-      this.fail(setting, value, 'a pinned image tag such as "1.13.3" (`latest` changes under you and breaks migrations)');
+      this.fail(
+        setting,
+        value,
+        'a pinned image tag such as "1.13.3" (`latest` changes under you and breaks migrations)',
+      );
     }
   }
 

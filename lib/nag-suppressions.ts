@@ -23,7 +23,8 @@ const ACKNOWLEDGEMENTS: NagAcknowledgement[] = [
   {
     id: 'AwsSolutions-EC23',
     paths: /^Network\/Vpc\/NatSecurityGroup\//,
-    reason: 'The NAT instance accepts traffic only from the VPC CIDR (a token cdk-nag cannot evaluate); no internet ingress.',
+    reason:
+      'The NAT instance accepts traffic only from the VPC CIDR (a token cdk-nag cannot evaluate); no internet ingress.',
   },
   {
     id: 'AwsSolutions-EC26',
@@ -61,7 +62,8 @@ const ACKNOWLEDGEMENTS: NagAcknowledgement[] = [
   {
     id: 'AwsSolutions-S1',
     paths: /^Storage\/Bucket\/Resource$/,
-    reason: 'Access logs would need a second bucket and cost for small teams; access is via IAM roles only (no public).',
+    reason:
+      'Access logs would need a second bucket and cost for small teams; access is via IAM roles only (no public).',
   },
   // Compute
   {
@@ -72,7 +74,8 @@ const ACKNOWLEDGEMENTS: NagAcknowledgement[] = [
   {
     id: 'AwsSolutions-ECS4',
     paths: /^Cluster\/Resource$/,
-    reason: 'Container Insights is billed per metric; the target is lowest idle cost. Service metrics remain available.',
+    reason:
+      'Container Insights is billed per metric; the target is lowest idle cost. Service metrics remain available.',
   },
   {
     id: 'AwsSolutions-IAM5[Resource::*]',

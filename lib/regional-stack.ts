@@ -34,6 +34,18 @@ export interface DifyRegionalStackProps extends StackProps {
   readonly payloadSignerVersion?: lambda.IVersion;
 }
 
+/**
+ * Lambda@Edge sees at most 1 MB of a body, and a body it cannot hash cannot reach an OAC-signed function URL
+ * (docs/adr/0002). Telling Dify the same limit (in MB) makes its UI refuse larger files up front with its own
+ * message, instead of the upload failing at the edge with a 413.
+ */
+export const EDGE_UPLOAD_LIMITS: Record<string, string> = {
+  UPLOAD_FILE_SIZE_LIMIT: '1',
+  UPLOAD_IMAGE_FILE_SIZE_LIMIT: '1',
+  UPLOAD_VIDEO_FILE_SIZE_LIMIT: '1',
+  UPLOAD_AUDIO_FILE_SIZE_LIMIT: '1',
+};
+
 /** Private DNS namespace the backend task registers in. */
 export const BACKEND_NAMESPACE = 'dify.internal';
 
@@ -140,10 +152,11 @@ export class DifyRegionalStack extends Stack {
 
     let origins: DistributionOrigins;
     if (config.hosting === 'lambda') {
+      const apiSettings = difyApiImageSettings(remote, 'api');
       const api = new ApiFunction(this, 'Api', {
         vpc,
         difyVersion: config.difyVersion,
-        settings: difyApiImageSettings(remote, 'api'),
+        settings: { ...apiSettings, environment: { ...apiSettings.environment, ...EDGE_UPLOAD_LIMITS } },
         bucket: storage.bucket,
         memoryMb: config.api.memoryMb,
         timeoutSeconds: config.api.timeoutSeconds,
@@ -175,7 +188,8 @@ export class DifyRegionalStack extends Stack {
       database.allowFrom(front.apiSecurityGroup, 'Dify api service');
       cache.allowFrom(front.apiSecurityGroup, 'Dify api service');
       backend.allowApiClients(front.apiSecurityGroup);
-      front.node.addDependency(migration.resource);
+      front.apiService.node.addDependency(migration.resource);
+      front.webService.node.addDependency(migration.resource);
       origins = front.origins;
       new CfnOutput(this, 'ApiServiceName', { value: front.apiService.serviceName, description: 'For bench wake' });
       new CfnOutput(this, 'WebServiceName', { value: front.webService.serviceName });

@@ -2,14 +2,39 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { BenchIo, COMMON_OPTIONS, parseCommandArgs, stringOption } from '../lib/context';
 import { BenchUsageError } from '../lib/errors';
-import { readResult } from '../lib/result';
+import { BenchResult, readResult } from '../lib/result';
+import { summarize } from '../lib/stats';
 import { compareMarkdown } from '../report/markdown';
 import { compareSvg } from '../report/svg';
 
-export const COMPARE_USAGE = `compare <a.json> <b.json> [--out report.md] [--svg chart.svg]
-  Side-by-side Markdown report of two results (min/median/p95/max per phase, B ÷ A) and an SVG chart.`;
+export const COMPARE_USAGE = `compare <a.json> <b.json> [--out report.md] [--svg chart.svg] [--pair "A phase=B phase" ...]
+  Side-by-side Markdown report of two results (min/median/p95/max per phase, B ÷ A) and an SVG chart.
+  --pair lines up differently named phases, e.g. --pair "cold total=completed" for Lambda cold-start vs ECS wake.`;
 
-const OPTIONS = { help: COMMON_OPTIONS.help, out: COMMON_OPTIONS.out, svg: { type: 'string' } } as const;
+const OPTIONS = {
+  help: COMMON_OPTIONS.help,
+  out: COMMON_OPTIONS.out,
+  svg: { type: 'string' },
+  pair: { type: 'string', multiple: true },
+} as const;
+
+/** Renames B's phase to A's name so the two share a row in the report and the chart. */
+function applyPair(a: BenchResult, b: BenchResult, pair: string): void {
+  const [phaseA, phaseB] = pair.split('=').map((part) => part.trim());
+  if (!phaseA || !phaseB || pair.split('=').length !== 2) {
+    throw new BenchUsageError(`compare: --pair must look like "A phase=B phase", got '${pair}'`);
+  }
+  if (!a.phases[phaseA])
+    throw new BenchUsageError(`compare: A has no phase '${phaseA}' (has: ${Object.keys(a.phases).join(', ')})`);
+  if (!b.phases[phaseB])
+    throw new BenchUsageError(`compare: B has no phase '${phaseB}' (has: ${Object.keys(b.phases).join(', ')})`);
+  const values = b.phases[phaseB];
+  delete b.phases[phaseB];
+  delete b.summary[phaseB];
+  b.phases[phaseA] = values;
+  b.summary[phaseA] = summarize(values);
+  b.notes.push(`B's phase '${phaseB}' is shown as '${phaseA}'.`);
+}
 
 export async function runCompare(argv: string[], io: BenchIo): Promise<void> {
   const { values, positionals } = parseCommandArgs('compare', argv, OPTIONS, true);
@@ -17,6 +42,8 @@ export async function runCompare(argv: string[], io: BenchIo): Promise<void> {
     throw new BenchUsageError(`compare: expected two result files, got ${positionals.length}`);
   }
   const [a, b] = positionals.map((file) => readResult(file));
+  const pairs = values.pair;
+  if (Array.isArray(pairs)) for (const pair of pairs) applyPair(a, b, String(pair));
   const outFile = stringOption(values, 'out');
   const svgFile = stringOption(values, 'svg');
   if (svgFile) {

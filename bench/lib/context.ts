@@ -35,7 +35,7 @@ export const AWS_OPTIONS = {
   'poll-ms': { type: 'string' },
 } as const satisfies OptionSpec;
 
-export type ParsedValues = Record<string, string | boolean | undefined>;
+export type ParsedValues = Record<string, string | boolean | string[] | boolean[] | undefined>;
 
 /** node:util parseArgs, with its TypeErrors turned into usage errors that name the command. */
 export function parseCommandArgs(

@@ -39,5 +39,6 @@ export function summarize(values: readonly number[]): PhaseSummary {
 export function formatMs(value: number | undefined): string {
   if (value === undefined || !Number.isFinite(value)) return '—';
   if (value >= 10_000) return `${(value / 1000).toFixed(1)} s`;
+  if (value < 10) return `${value.toFixed(1)} ms`;
   return `${Math.round(value)} ms`;
 }

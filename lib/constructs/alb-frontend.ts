@@ -123,15 +123,22 @@ export class AlbFrontend extends Construct {
       healthCheck: { path: '/apps', healthyHttpCodes: '200-399' },
       deregistrationDelay: Duration.seconds(10),
     });
-    listener.addTargets('Api', {
-      priority: 10,
-      conditions: [elbv2.ListenerCondition.pathPatterns(API_PATH_PATTERNS)],
+    const apiTargets = new elbv2.ApplicationTargetGroup(this, 'ApiTargets', {
+      vpc,
       port: API_PORT,
       protocol: elbv2.ApplicationProtocol.HTTP,
       targets: [this.apiService],
       healthCheck: { path: '/health', healthyHttpCodes: '200' },
       deregistrationDelay: Duration.seconds(30),
     });
+    // A listener rule takes at most five path patterns (ELB quotas), so the six api prefixes need two rules.
+    for (let i = 0; i < API_PATH_PATTERNS.length; i += 5) {
+      listener.addTargetGroups(`ApiRule${i / 5}`, {
+        priority: 10 + i / 5,
+        conditions: [elbv2.ListenerCondition.pathPatterns(API_PATH_PATTERNS.slice(i, i + 5))],
+        targetGroups: [apiTargets],
+      });
+    }
 
     const origin = origins.VpcOrigin.withApplicationLoadBalancer(this.loadBalancer, {
       protocolPolicy: cloudfront.OriginProtocolPolicy.HTTP_ONLY,

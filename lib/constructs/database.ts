@@ -57,7 +57,9 @@ export class Database extends Construct {
       engine: rds.DatabaseClusterEngine.auroraPostgres({ version: rds.AuroraPostgresEngineVersion.VER_16_11 }),
       vpc: props.vpc,
       vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
-      credentials: rds.Credentials.fromGeneratedSecret(Database.USERNAME, { excludeCharacters: ' %+~`#$&*()|[]{}:;<>?!\'/@"\\' }),
+      credentials: rds.Credentials.fromGeneratedSecret(Database.USERNAME, {
+        excludeCharacters: ' %+~`#$&*()|[]{}:;<>?!\'/@"\\',
+      }),
       defaultDatabaseName: Database.MAIN_DATABASE,
       writer: rds.ClusterInstance.serverlessV2('Writer', { autoMinorVersionUpgrade: true }),
       serverlessV2MinCapacity: minAcu,
@@ -93,7 +95,10 @@ export class Database extends Construct {
         VectorDatabase: Database.VECTOR_DATABASE,
       },
     });
-    this.databasesReady.node.addDependency(this.cluster);
+    // The Data API needs a running writer. Depend on the instance only: the whole cluster construct also holds
+    // security-group rules added by later clients, which would make dependency cycles.
+    const writer = this.cluster.node.tryFindChild('Writer');
+    if (writer) this.databasesReady.node.addDependency(writer);
   }
 
   /** Lets `peer` open PostgreSQL connections. */

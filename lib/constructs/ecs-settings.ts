@@ -30,7 +30,10 @@ export function entrypointWithTemplates(
  */
 export function httpHealthCheck(url: string): ecs.HealthCheck {
   return {
-    command: ['CMD-SHELL', `python3 -c "import urllib.request,sys; urllib.request.urlopen('${url}', timeout=4)" || exit 1`],
+    command: [
+      'CMD-SHELL',
+      `python3 -c "import urllib.request,sys; urllib.request.urlopen('${url}', timeout=4)" || exit 1`,
+    ],
     interval: Duration.seconds(30),
     timeout: Duration.seconds(5),
     retries: 3,

@@ -437,6 +437,13 @@ describe('compare', () => {
     for (const file of files) expect(readResult(file).phases).toBeDefined();
     expect(await main(['compare', files[0], files[3]], io)).toBe(0);
     expect(io.out).toMatch(/\*\*completed\*\*/);
+    const paired = captureIo();
+    expect(await main(['compare', files[0], files[3], '--pair', 'cold total=completed'], paired)).toBe(0);
+    expect(paired.out).not.toMatch(/\*\*completed\*\*/);
+    expect(paired.out).toMatch(/\| \| median \| \d+ ms \| \d+ ms \| \d+\.\d\d× \|/);
+    const badPair = captureIo();
+    expect(await main(['compare', files[0], files[3], '--pair', 'nope=completed'], badPair)).toBe(2);
+    expect(badPair.err).toMatch(/A has no phase 'nope'/);
     const bogus = path.join(workDir, 'bogus.json');
     fs.writeFileSync(bogus, '{"hello":1}');
     const failing = captureIo();

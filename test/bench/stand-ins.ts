@@ -211,9 +211,8 @@ export async function startEcsStandIn(startMs: number, completeMs: number): Prom
     if (operation === 'DescribeServices') {
       response.writeHead(200, headers);
       if (body.services?.[0] !== 'backend') {
-        return response.end(
-          JSON.stringify({ services: [], failures: [{ arn: body.services?.[0], reason: 'MISSING' }] }),
-        );
+        response.end(JSON.stringify({ services: [], failures: [{ arn: body.services?.[0], reason: 'MISSING' }] }));
+        return;
       }
       response.end(JSON.stringify({ services: [service()], failures: [] }));
       return;

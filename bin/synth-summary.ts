@@ -1,0 +1,81 @@
+/**
+ * Prints what `npm run synth` produced: where the templates are, which stacks exist, and what would be deployed.
+ * Reads only cdk.out, so it needs no AWS credentials.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+interface ManifestArtifact {
+  type: string;
+  environment?: string;
+  properties?: { templateFile?: string; stackName?: string };
+  displayName?: string;
+}
+interface Template {
+  Description?: string;
+  Resources?: Record<string, { Type: string; Properties?: Record<string, unknown> }>;
+  Outputs?: Record<string, { Description?: string }>;
+}
+
+/** Resource types worth naming in the summary, in the order a reader cares about them. */
+const HIGHLIGHTS: Array<[string, string]> = [
+  ['AWS::CloudFront::Distribution', 'CloudFront distribution'],
+  ['AWS::WAFv2::WebACL', 'WAF web ACL'],
+  ['AWS::WAFv2::IPSet', 'WAF IP set'],
+  ['AWS::CloudFront::Function', 'CloudFront Function'],
+  ['AWS::Lambda::Function', 'Lambda function'],
+  ['AWS::Lambda::Url', 'Lambda function URL'],
+  ['AWS::ECS::Service', 'ECS service'],
+  ['AWS::ECS::TaskDefinition', 'ECS task definition'],
+  ['AWS::ElasticLoadBalancingV2::LoadBalancer', 'Application Load Balancer'],
+  ['AWS::RDS::DBCluster', 'Aurora cluster'],
+  ['AWS::ElastiCache::ReplicationGroup', 'Valkey replication group'],
+  ['AWS::S3::Bucket', 'S3 bucket'],
+  ['AWS::SecretsManager::Secret', 'Secrets Manager secret'],
+  ['AWS::EC2::Instance', 'EC2 instance (NAT)'],
+  ['AWS::EC2::NatGateway', 'NAT gateway'],
+];
+
+export function summarize(outdir: string): string {
+  const manifestPath = path.join(outdir, 'manifest.json');
+  if (!fs.existsSync(manifestPath)) {
+    throw new Error(`${manifestPath} not found: run \`npx cdk synth\` first`);
+  }
+  const manifest = JSON.parse(fs.readFileSync(manifestPath, 'utf8')) as { artifacts: Record<string, ManifestArtifact> };
+  const lines: string[] = [`Templates are in ${path.resolve(outdir)}`, ''];
+  const stacks = Object.entries(manifest.artifacts).filter(([, a]) => a.type === 'aws:cloudformation:stack');
+  for (const [id, artifact] of stacks) {
+    const file = path.join(outdir, artifact.properties?.templateFile ?? `${id}.template.json`);
+    const template = JSON.parse(fs.readFileSync(file, 'utf8')) as Template;
+    const resources = Object.values(template.Resources ?? {});
+    const region = artifact.environment?.split('/').pop() ?? 'unknown-region';
+    lines.push(`Stack ${artifact.properties?.stackName ?? id} (${region}): ${resources.length} resources`);
+    lines.push(`  template: ${path.relative(process.cwd(), file)}`);
+    if (template.Description) lines.push(`  ${template.Description}`);
+    const counts = new Map<string, number>();
+    for (const r of resources) counts.set(r.Type, (counts.get(r.Type) ?? 0) + 1);
+    for (const [type, label] of HIGHLIGHTS) {
+      const n = counts.get(type);
+      if (n) lines.push(`  - ${n} × ${label}`);
+    }
+    const images = resources
+      .flatMap((r) => (r.Properties?.ContainerDefinitions as Array<{ Image?: unknown }> | undefined) ?? [])
+      .map((c) => c.Image)
+      .filter((image): image is string => typeof image === 'string');
+    if (images.length > 0) lines.push(`  - container images: ${[...new Set(images)].sort().join(', ')}`);
+    const outputs = Object.keys(template.Outputs ?? {}).filter((o) => !o.startsWith('Export'));
+    if (outputs.length > 0) lines.push(`  - outputs: ${outputs.join(', ')}`);
+    lines.push('');
+  }
+  lines.push('Deploy with: npx cdk bootstrap (us-east-1 and your region), then npx cdk deploy --all');
+  return lines.join('\n');
+}
+
+if (require.main === module) {
+  try {
+    console.log(summarize(process.argv[2] ?? 'cdk.out'));
+  } catch (e) {
+    console.error((e as Error).message);
+    process.exit(1);
+  }
+}
