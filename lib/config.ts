@@ -416,15 +416,18 @@ export function validateConfig(input: unknown): DifyEdgeConfig {
     ['backend', DEFAULT_CONFIG.backend],
     ['waf', DEFAULT_CONFIG.waf],
   ];
+  let sectionsAreObjects = true;
   for (const [name, known] of sections) {
     const section = input[name];
     if (!isObject(section)) {
       v.fail(name, section, 'an object');
+      sectionsAreObjects = false;
     } else {
       v.unknownKeys(name, section, known);
     }
   }
-  v.throwIfAny();
+  // The checks below read inside the sections; without them there is nothing more to say.
+  if (!sectionsAreObjects) v.throwIfAny();
 
   const db = c.database;
   const minOk = v.number('database.minAcu', db.minAcu, 0, 256, { step: 0.5 });

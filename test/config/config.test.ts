@@ -1,0 +1,225 @@
+import { App } from 'aws-cdk-lib';
+import { execFile } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { promisify } from 'node:util';
+import { buildApp } from '../../lib/app';
+import {
+  CONFIG_CONTEXT_KEY,
+  CONFIG_FILE_CONTEXT_KEY,
+  ConfigError,
+  DEFAULT_CONFIG,
+  isCidr,
+  loadConfig,
+  validateConfig,
+} from '../../lib/config';
+
+const ROOT = path.join(__dirname, '..', '..');
+
+/** The defaults with one section or value replaced, as a user's file would produce after merging. */
+function withOverride(override: Record<string, unknown>): Record<string, unknown> {
+  const base = JSON.parse(JSON.stringify(DEFAULT_CONFIG)) as Record<string, unknown>;
+  for (const [key, value] of Object.entries(override)) {
+    const current = base[key];
+    base[key] =
+      typeof current === 'object' && current !== null && !Array.isArray(current) && typeof value === 'object'
+        ? { ...current, ...(value as object) }
+        : value;
+  }
+  return base;
+}
+
+function errorOf(input: unknown): string {
+  try {
+    validateConfig(input);
+  } catch (e) {
+    expect(e).toBeInstanceOf(ConfigError);
+    return (e as Error).message;
+  }
+  throw new Error('expected validateConfig to throw');
+}
+
+function contextOf(values: Record<string, unknown>) {
+  return { tryGetContext: (key: string) => values[key] };
+}
+
+describe('validateConfig', () => {
+  test('the defaults are valid and documented values hold', () => {
+    const config = validateConfig(withOverride({}));
+    expect(config.region).toBe('ap-northeast-1');
+    expect(config.hosting).toBe('lambda');
+    expect(config.nat).toBe('instance');
+    expect(config.retainData).toBe(true);
+    expect(config.database.minAcu).toBe(0);
+  });
+
+  test.each([
+    ['10.0.0.300/24', 'waf.allowedIpv4Cidrs[0]'],
+    ['10.0.0.0', 'waf.allowedIpv4Cidrs[0]'],
+    ['10.0.0.0/33', 'waf.allowedIpv4Cidrs[0]'],
+    ['0.0.0.0/0', 'waf.allowedIpv4Cidrs[0]'],
+    ['2001:db8::/32', 'waf.allowedIpv4Cidrs[0]'],
+  ])('rejects IPv4 allow-list entry %s naming %s', (cidr, setting) => {
+    const message = errorOf(withOverride({ waf: { allowedIpv4Cidrs: [cidr] } }));
+    expect(message).toContain(setting);
+    expect(message).toContain(JSON.stringify(cidr));
+    expect(message).toContain('IPv4 CIDR');
+  });
+
+  test('keeps IPv6 apart: an IPv4 range in the IPv6 list is rejected with a pointer to the other list', () => {
+    const message = errorOf(withOverride({ waf: { allowedIpv6Cidrs: ['2001:db8::/32', '203.0.113.0/24'] } }));
+    expect(message).toContain('waf.allowedIpv6Cidrs[1]');
+    expect(message).toContain('waf.allowedIpv4Cidrs');
+    expect(message).not.toContain('allowedIpv6Cidrs[0]');
+  });
+
+  test('accepts valid CIDRs of both families', () => {
+    const config = validateConfig(
+      withOverride({
+        waf: { allowedIpv4Cidrs: ['203.0.113.0/24', '198.51.100.7/32'], allowedIpv6Cidrs: ['2001:db8::/32'] },
+      }),
+    );
+    expect(config.waf.allowedIpv4Cidrs).toHaveLength(2);
+    expect(isCidr('2001:db8::1/128', 6)).toBe(true);
+    expect(isCidr('2001:db8::1/129', 6)).toBe(false);
+  });
+
+  test.each(['difyVersion', 'pluginDaemonVersion', 'sandboxVersion'])('rejects `latest` for %s', (setting) => {
+    for (const tag of ['latest', 'LATEST']) {
+      const message = errorOf(withOverride({ [setting]: tag }));
+      expect(message).toContain(`${setting}: "${tag}"`);
+      expect(message).toContain('pinned image tag');
+    }
+  });
+
+  test('rejects max ACU below min ACU, naming both settings', () => {
+    const message = errorOf(withOverride({ database: { minAcu: 4, maxAcu: 2 } }));
+    expect(message).toContain('database.maxAcu: 2');
+    expect(message).toContain('database.minAcu (4)');
+  });
+
+  test('rejects ACU values off the 0.5 grid', () => {
+    expect(errorOf(withOverride({ database: { minAcu: 0.3 } }))).toContain('database.minAcu: 0.3');
+  });
+
+  test('rejects a certificate outside us-east-1 and a malformed domain', () => {
+    const message = errorOf(
+      withOverride({
+        domain: {
+          name: 'Dify.Example.com',
+          certificateArn: 'arn:aws:acm:ap-northeast-1:123456789012:certificate/abc-123',
+        },
+      }),
+    );
+    expect(message).toContain('domain.certificateArn');
+    expect(message).toContain('us-east-1');
+    expect(message).toContain('not one in ap-northeast-1');
+    expect(message).toContain('domain.name');
+  });
+
+  test('rejects unknown settings (typos) and lists the allowed ones', () => {
+    const message = errorOf(withOverride({ hostng: 'alb', waf: { allowedIpv4: [] } }));
+    expect(message).toContain('hostng: unknown setting');
+    expect(message).toContain('waf.allowedIpv4: unknown setting');
+    expect(message).toContain('allowedIpv4Cidrs');
+  });
+
+  test('rejects bad enumerations with the allowed values', () => {
+    expect(errorOf(withOverride({ hosting: 'ec2' }))).toContain(
+      `hosting: "ec2" is not allowed; expected one of 'lambda', 'alb'`,
+    );
+    expect(errorOf(withOverride({ nat: 'none' }))).toContain(`one of 'instance', 'gateway'`);
+  });
+
+  test('rejects Fargate sizes that do not exist and sizes too small for five containers', () => {
+    expect(errorOf(withOverride({ backend: { cpu: 1024, memoryMiB: 1024 } }))).toContain('backend.memoryMiB');
+    expect(errorOf(withOverride({ backend: { cpu: 512, memoryMiB: 2048 } }))).toContain('at least 3072');
+    expect(errorOf(withOverride({ backend: { cpu: 300 } }))).toContain('backend.cpu: 300');
+  });
+
+  test('reports every problem at once', () => {
+    const message = errorOf(
+      withOverride({ region: 'tokyo', api: { memoryMb: 100 }, waf: { rateLimitPer5Minutes: 1 } }),
+    );
+    expect(message).toContain('region: "tokyo"');
+    expect(message).toContain('api.memoryMb: 100');
+    expect(message).toContain('waf.rateLimitPer5Minutes: 1');
+  });
+
+  test('rejects a non-object configuration', () => {
+    expect(errorOf([])).toContain('expected a JSON object');
+  });
+});
+
+describe('loadConfig', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dify-edge-config-'));
+  });
+
+  test('merges defaults ← file ← context (JSON string from -c), arrays replaced', () => {
+    fs.writeFileSync(
+      path.join(dir, 'dify-edge.config.json'),
+      JSON.stringify({ region: 'eu-west-1', waf: { allowedIpv4Cidrs: ['203.0.113.0/24'], rateLimitPer5Minutes: 500 } }),
+    );
+    const config = loadConfig(
+      contextOf({ [CONFIG_CONTEXT_KEY]: JSON.stringify({ waf: { allowedIpv4Cidrs: ['198.51.100.0/24'] } }) }),
+      dir,
+    );
+    expect(config.region).toBe('eu-west-1');
+    expect(config.waf.allowedIpv4Cidrs).toEqual(['198.51.100.0/24']);
+    expect(config.waf.rateLimitPer5Minutes).toBe(500);
+    expect(config.hosting).toBe('lambda');
+  });
+
+  test('names the file when it is not valid JSON, and a missing explicit file', () => {
+    fs.writeFileSync(path.join(dir, 'dify-edge.config.json'), '{ "region": ');
+    expect(() => loadConfig(contextOf({}), dir)).toThrow(/dify-edge\.config\.json: not valid JSON/);
+    expect(() => loadConfig(contextOf({ [CONFIG_FILE_CONTEXT_KEY]: 'nope.json' }), dir)).toThrow(
+      /difyEdgeConfigFile: file .*nope\.json does not exist/,
+    );
+  });
+
+  test('rejects a context override that is not a JSON object', () => {
+    expect(() => loadConfig(contextOf({ [CONFIG_CONTEXT_KEY]: '"alb"' }), dir)).toThrow(/expected a JSON object/);
+  });
+
+  test('the example config shipped in the repo is valid', () => {
+    const example = path.join(ROOT, 'dify-edge.config.example.json');
+    expect(fs.existsSync(example)).toBe(true);
+    const config = loadConfig(contextOf({ [CONFIG_FILE_CONTEXT_KEY]: example }), ROOT);
+    expect(config.waf.allowedIpv4Cidrs.length).toBeGreaterThan(0);
+  });
+
+  test('a bad configuration stops the app before any stack is built', () => {
+    const app = new App({
+      context: {
+        [CONFIG_FILE_CONTEXT_KEY]: 'test/support/test.config.json',
+        [CONFIG_CONTEXT_KEY]: { difyVersion: 'latest' },
+      },
+    });
+    expect(() => buildApp(app)).toThrow(/difyVersion: "latest"/);
+    expect(app.node.children).toHaveLength(0);
+  });
+});
+
+describe('cdk synth with a bad configuration (the real CLI)', () => {
+  test('fails with a message naming the setting, and writes no templates', async () => {
+    const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'dify-edge-badsynth-'));
+    const run = promisify(execFile);
+    const bad = JSON.stringify({ waf: { allowedIpv4Cidrs: ['10.0.0.300/24'] }, database: { minAcu: 2, maxAcu: 1 } });
+    const result = await run(
+      'npx',
+      ['cdk', 'synth', '--quiet', '--no-notices', '-o', outdir, '-c', `${CONFIG_CONTEXT_KEY}=${bad}`],
+      { cwd: ROOT, env: { ...process.env, CDK_DISABLE_CLI_TELEMETRY: 'true' }, timeout: 120_000 },
+    ).then(
+      () => ({ failed: false, stderr: '' }),
+      (e: { stderr?: string; stdout?: string }) => ({ failed: true, stderr: `${e.stderr ?? ''}${e.stdout ?? ''}` }),
+    );
+    expect(result.failed).toBe(true);
+    expect(result.stderr).toContain('waf.allowedIpv4Cidrs[0]: "10.0.0.300/24"');
+    expect(result.stderr).toContain('database.maxAcu: 1');
+    expect(fs.readdirSync(outdir).filter((f) => f.endsWith('.template.json'))).toHaveLength(0);
+  });
+});

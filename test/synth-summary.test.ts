@@ -1,0 +1,27 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { summarize } from '../bin/synth-summary';
+import { synthDifyApp } from './support/synth';
+
+describe('synth summary', () => {
+  test('names the template directory, both stacks with their regions, and the main resources', () => {
+    const { app } = synthDifyApp({ waf: { allowedIpv4Cidrs: ['203.0.113.0/24'] } });
+    const assembly = app.synth();
+    const text = summarize(assembly.directory);
+
+    expect(text).toContain(`Templates are in ${path.resolve(assembly.directory)}`);
+    expect(text).toMatch(/Stack DifyEdge-Edge \(us-east-1\): \d+ resources/);
+    expect(text).toMatch(/Stack DifyEdge-Regional \(ap-northeast-1\): \d+ resources/);
+    expect(text).toContain('1 × WAF IP set');
+    expect(text).toContain('1 × CloudFront distribution');
+    expect(text).toContain('2 × Lambda function URL');
+    expect(text).toContain('langgenius/dify-api:1.13.3');
+    expect(text).toContain('npx cdk deploy --all');
+  });
+
+  test('fails clearly when nothing was synthesized', () => {
+    const empty = fs.mkdtempSync(path.join(os.tmpdir(), 'dify-edge-empty-'));
+    expect(() => summarize(empty)).toThrow(/manifest\.json not found: run `npx cdk synth` first/);
+  });
+});
