@@ -161,6 +161,7 @@ export class DifyRegionalStack extends Stack {
         memoryMb: config.api.memoryMb,
         timeoutSeconds: config.api.timeoutSeconds,
         provisionedConcurrency: config.api.provisionedConcurrency,
+        snapStart: config.api.snapStart,
       });
       const web = new WebFunction(this, 'Web', {
         difyVersion: config.difyVersion,

@@ -36,6 +36,11 @@ export interface ApiFunctionProps {
    * @default 0
    */
   readonly provisionedConcurrency?: number;
+  /**
+   * Enable SnapStart on published versions (the live alias always points at one).
+   * @default false
+   */
+  readonly snapStart?: boolean;
 }
 
 /** Name of the alias CloudFront invokes; provisioned concurrency and the function URL hang off it. */
@@ -91,7 +96,9 @@ export class ApiFunction extends Construct {
       AWS_LWA_PORT: String(API_PORT),
       AWS_LWA_READINESS_CHECK_PATH: '/health',
       // Dify's api needs 20-30 s to boot, beyond Lambda's 10 s init limit: let init return and wait on first invoke.
-      AWS_LWA_ASYNC_INIT: 'true',
+      // With SnapStart the init runs once at publish time with a longer limit, and must finish so the snapshot
+      // holds a ready app rather than a half-started one.
+      AWS_LWA_ASYNC_INIT: props.snapStart ? 'false' : 'true',
       AWS_LWA_INVOKE_MODE: 'response_stream',
       // OAC overwrites Authorization; the edge moves the viewer's into this header and LWA puts it back.
       AWS_LWA_AUTHORIZATION_SOURCE: FORWARDED_AUTHORIZATION_HEADER,
@@ -108,8 +115,9 @@ export class ApiFunction extends Construct {
       architecture: lambda.Architecture.X86_64,
       memorySize: props.memoryMb ?? 3008,
       timeout: Duration.seconds(timeoutSeconds),
-      // Dify writes uploads-in-flight, tiktoken and matplotlib caches to /tmp, the only writable path.
-      ephemeralStorageSize: Size.mebibytes(2048),
+      // Dify writes uploads-in-flight, tiktoken and matplotlib caches to /tmp, the only writable path. SnapStart
+      // supports at most 512 MiB of /tmp.
+      ephemeralStorageSize: Size.mebibytes(props.snapStart ? 512 : 2048),
       vpc: props.vpc,
       vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
       securityGroups: [this.securityGroup],
@@ -117,6 +125,7 @@ export class ApiFunction extends Construct {
       environment,
       logGroup: new logs.LogGroup(this, 'Logs', { retention: logs.RetentionDays.ONE_MONTH }),
       tracing: lambda.Tracing.DISABLED,
+      ...(props.snapStart ? { snapStart: lambda.SnapStartConf.ON_PUBLISHED_VERSIONS } : {}),
     });
     props.bucket.grantReadWrite(this.function);
 

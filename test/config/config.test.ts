@@ -223,3 +223,11 @@ describe('cdk synth with a bad configuration (the real CLI)', () => {
     expect(fs.readdirSync(outdir).filter((f) => f.endsWith('.template.json'))).toHaveLength(0);
   });
 });
+
+describe('api.snapStart', () => {
+  test('cannot be combined with provisioned concurrency', () => {
+    const message = errorOf(withOverride({ api: { snapStart: true, provisionedConcurrency: 1 } }));
+    expect(message).toContain('api.snapStart: true');
+    expect(message).toContain('api.provisionedConcurrency');
+  });
+});
