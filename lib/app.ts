@@ -29,7 +29,11 @@ export function buildApp(app: App): DifyApp {
     description: `Dify serverless edge: ${config.hosting} hosting, data layer, backend and CloudFront`,
   });
   regional.addDependency(edge);
-  Tags.of(app).add('project', 'dify-serverless-edge');
+  Tags.of(app).add('project', 'dify-serverless-edge', {
+    // The CloudFormation schema cfn-lint validates against has no Tags on ALB listeners and listener rules; a tag
+    // there risks a failed deployment for no benefit (the load balancer itself is tagged).
+    excludeResourceTypes: ['AWS::ElasticLoadBalancingV2::Listener', 'AWS::ElasticLoadBalancingV2::ListenerRule'],
+  });
   applyNagSuppressions(edge, regional);
   return { edge, regional };
 }

@@ -391,7 +391,7 @@ export function validateConfig(input: unknown): DifyEdgeConfig {
   if (!isObject(input)) {
     throw new ConfigError(`Invalid Dify edge configuration: expected a JSON object, got ${show(input)}`);
   }
-  v.unknownKeys('', input, DEFAULT_CONFIG);
+  v.unknownKeys('', input, { ...DEFAULT_CONFIG, account: undefined, domain: undefined });
   const c = input as unknown as DifyEdgeConfig;
 
   v.string('stackPrefix', c.stackPrefix, STACK_PREFIX_PATTERN, 'letters, digits and hyphens, starting with a letter');

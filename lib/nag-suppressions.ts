@@ -127,6 +127,19 @@ const ACKNOWLEDGEMENTS: NagAcknowledgement[] = [
     paths: /^Migration\/Provider\/waiter-state-machine\//,
     reason: 'CDK Provider framework waiter; X-Ray would add cost and no insight to a polling loop.',
   },
+  // ALB hosting (benchmark comparison mode)
+  {
+    id: 'AwsSolutions-EC23',
+    paths: /^AlbFrontend\/LoadBalancerSecurityGroup\/Resource$/,
+    reason:
+      'The internal ALB accepts port 80 only from the VPC CIDR (a token cdk-nag cannot evaluate): CloudFront VPC origin ENIs.',
+  },
+  {
+    id: 'AwsSolutions-ELB2',
+    paths: /^AlbFrontend\/LoadBalancer\/Resource$/,
+    reason:
+      'The ALB mode exists for side-by-side benchmarks; access logs would add a bucket and cost to the comparison.',
+  },
   // Edge
   {
     id: 'AwsSolutions-CFR1',

@@ -231,3 +231,16 @@ describe('api.snapStart', () => {
     expect(message).toContain('api.provisionedConcurrency');
   });
 });
+
+describe('optional settings', () => {
+  test('account and domain are accepted when valid', () => {
+    const config = validateConfig(
+      withOverride({
+        account: '123456789012',
+        domain: { name: 'dify.example.com', certificateArn: 'arn:aws:acm:us-east-1:123456789012:certificate/abc-1' },
+      }),
+    );
+    expect(config.domain?.name).toBe('dify.example.com');
+    expect(config.account).toBe('123456789012');
+  });
+});

@@ -1,0 +1,247 @@
+import { Template } from 'aws-cdk-lib/assertions';
+import * as fs from 'node:fs';
+import { SynthesizedDifyApp, synthDifyApp } from '../support/synth';
+
+/** The parts of a synthesized CloudFormation resource these tests read. */
+export interface CfnResource {
+  readonly Type: string;
+  readonly Properties?: Record<string, unknown>;
+  readonly DependsOn?: string | string[];
+  readonly DeletionPolicy?: string;
+  readonly UpdateReplacePolicy?: string;
+}
+
+export interface CfnTemplate {
+  readonly Resources: Record<string, CfnResource>;
+  readonly Outputs?: Record<string, { readonly Value: unknown; readonly Description?: string }>;
+}
+
+/** One ECS container definition as CloudFormation renders it. */
+export interface ContainerDefinition {
+  readonly Name: string;
+  readonly Image?: unknown;
+  readonly Environment?: Array<{ readonly Name: string; readonly Value: unknown }>;
+  readonly Secrets?: Array<{ readonly Name: string; readonly ValueFrom: unknown }>;
+  readonly EntryPoint?: string[];
+  readonly Command?: unknown[];
+  readonly StopTimeout?: number;
+  readonly HealthCheck?: { readonly Command?: string[] };
+  readonly LogConfiguration?: { readonly LogDriver: string; readonly Options?: Record<string, unknown> };
+}
+
+/** A synthesized app with both templates as plain JSON. */
+export interface SynthesizedTemplates {
+  readonly synthesized: SynthesizedDifyApp;
+  readonly regional: CfnTemplate;
+  readonly edge: CfnTemplate;
+}
+
+const synthOutdirs: string[] = [];
+
+/**
+ * Synthesizes the real app once (callers keep the result for a whole describe block: a synth takes seconds because
+ * the custom resource and edge functions are bundled by esbuild) and remembers its cloud assembly directory so
+ * {@link removeSynthOutputs} can delete it.
+ */
+export function synthTemplates(overrides: Record<string, unknown> = {}): SynthesizedTemplates {
+  const synthesized = synthDifyApp(overrides);
+  synthOutdirs.push(synthesized.app.outdir);
+  return {
+    synthesized,
+    regional: templateJson(synthesized.regionalTemplate),
+    edge: templateJson(synthesized.edgeTemplate),
+  };
+}
+
+/** Deletes the cloud assemblies written by {@link synthTemplates} (each stages the Docker contexts of the images). */
+export function removeSynthOutputs(): void {
+  for (const dir of synthOutdirs.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
+}
+
+export function templateJson(template: Template): CfnTemplate {
+  return template.toJSON() as CfnTemplate;
+}
+
+export function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+export function resourcesOfType(template: CfnTemplate, type: string): Array<[string, CfnResource]> {
+  return Object.entries(template.Resources).filter(([, resource]) => resource.Type === type);
+}
+
+/** The one resource of `type`; fails the test with the count when there is not exactly one. */
+export function onlyResource(template: CfnTemplate, type: string): [string, CfnResource] {
+  const found = resourcesOfType(template, type);
+  if (found.length !== 1) {
+    throw new Error(`expected exactly one ${type}, found ${found.length}: ${found.map(([id]) => id).join(', ')}`);
+  }
+  return found[0];
+}
+
+export function resource(template: CfnTemplate, logicalId: string): CfnResource {
+  const found = template.Resources[logicalId];
+  if (!found) throw new Error(`no resource with logical ID ${logicalId}`);
+  return found;
+}
+
+export function propsOf(cfnResource: CfnResource): Record<string, unknown> {
+  return cfnResource.Properties ?? {};
+}
+
+/** Reads a nested property such as `['DistributionConfig', 'Origins']`; undefined when any step is missing. */
+export function at(value: unknown, ...path: Array<string | number>): unknown {
+  let current: unknown = value;
+  for (const step of path) {
+    if (typeof step === 'number') {
+      if (!Array.isArray(current)) return undefined;
+      current = current[step];
+    } else {
+      if (!isRecord(current)) return undefined;
+      current = current[step];
+    }
+  }
+  return current;
+}
+
+export function asArray(value: unknown): unknown[] {
+  if (!Array.isArray(value)) throw new Error(`expected an array, got ${JSON.stringify(value)}`);
+  return value;
+}
+
+/** Logical ID named by `{ Ref: id }`, else undefined. */
+export function refId(value: unknown): string | undefined {
+  return isRecord(value) && typeof value.Ref === 'string' ? value.Ref : undefined;
+}
+
+/** `[logicalId, attribute]` of `{ 'Fn::GetAtt': [id, attr] }`, else undefined. */
+export function getAtt(value: unknown): [string, string] | undefined {
+  const args = isRecord(value) ? value['Fn::GetAtt'] : undefined;
+  return Array.isArray(args) && typeof args[0] === 'string' && typeof args[1] === 'string'
+    ? [args[0], args[1]]
+    : undefined;
+}
+
+/**
+ * Renders a CloudFormation value as text: `Fn::Join` is joined, `Ref` becomes `<Ref:Id>`, `Fn::GetAtt` becomes
+ * `<GetAtt:Id.Attr>`. Lets a test read composed strings (URLs, JSON maps, shell commands) as a whole.
+ */
+export function flatten(value: unknown): string {
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  const ref = refId(value);
+  if (ref !== undefined) return `<Ref:${ref}>`;
+  const attribute = getAtt(value);
+  if (attribute) return `<GetAtt:${attribute[0]}.${attribute[1]}>`;
+  if (isRecord(value) && Array.isArray(value['Fn::Join'])) {
+    const [separator, parts] = value['Fn::Join'] as [string, unknown[]];
+    return parts.map(flatten).join(separator);
+  }
+  return JSON.stringify(value);
+}
+
+export function dependsOn(cfnResource: CfnResource): string[] {
+  const value = cfnResource.DependsOn;
+  if (value === undefined) return [];
+  return Array.isArray(value) ? value : [value];
+}
+
+export function outputValue(template: CfnTemplate, name: string): unknown {
+  const output = template.Outputs?.[name];
+  if (!output) throw new Error(`no output ${name}; outputs are ${Object.keys(template.Outputs ?? {}).join(', ')}`);
+  return output.Value;
+}
+
+/** Logical ID that an output such as `ApiFunctionName` refers to (by Ref or GetAtt). */
+export function outputTarget(template: CfnTemplate, name: string): string {
+  const value = outputValue(template, name);
+  const target = refId(value) ?? getAtt(value)?.[0];
+  if (!target) throw new Error(`output ${name} does not reference a resource: ${JSON.stringify(value)}`);
+  return target;
+}
+
+export function containersOf(taskDefinition: CfnResource): ContainerDefinition[] {
+  return asArray(propsOf(taskDefinition).ContainerDefinitions) as ContainerDefinition[];
+}
+
+export function container(taskDefinition: CfnResource, name: string): ContainerDefinition {
+  const found = containersOf(taskDefinition).find((c) => c.Name === name);
+  if (!found) throw new Error(`task definition has no container ${name}`);
+  return found;
+}
+
+export function environmentOf(definition: ContainerDefinition): Record<string, unknown> {
+  return Object.fromEntries((definition.Environment ?? []).map((entry) => [entry.Name, entry.Value]));
+}
+
+export function secretsOf(definition: ContainerDefinition): Record<string, unknown> {
+  return Object.fromEntries((definition.Secrets ?? []).map((entry) => [entry.Name, entry.ValueFrom]));
+}
+
+export function lambdaEnvironment(fn: CfnResource): Record<string, unknown> {
+  const variables = at(propsOf(fn), 'Environment', 'Variables');
+  return isRecord(variables) ? variables : {};
+}
+
+/** Every string leaf of a JSON value with its path, e.g. `Resources.X.Properties.AuthToken.Fn::Join.1.0`. */
+export function stringLeaves(value: unknown, path: string[] = []): Array<{ path: string[]; value: string }> {
+  if (typeof value === 'string') return [{ path, value }];
+  if (Array.isArray(value)) return value.flatMap((item, i) => stringLeaves(item, [...path, String(i)]));
+  if (isRecord(value)) return Object.entries(value).flatMap(([key, item]) => stringLeaves(item, [...path, key]));
+  return [];
+}
+
+/**
+ * Follows a value the regional stack reads from the us-east-1 stack (`Fn::GetAtt` on the cross-region export reader)
+ * back to what the edge stack's export writer exports under that name.
+ */
+export function crossRegionExport(regional: CfnTemplate, edge: CfnTemplate, value: unknown): unknown {
+  const attribute = getAtt(value);
+  if (!attribute) throw new Error(`not a cross-region import: ${JSON.stringify(value)}`);
+  const [readerId, exportName] = attribute;
+  if (resource(regional, readerId).Type !== 'Custom::CrossRegionExportReader') {
+    throw new Error(`${readerId} is not the cross-region export reader`);
+  }
+  const [, writer] = onlyResource(edge, 'Custom::CrossRegionExportWriter');
+  const exported = at(propsOf(writer), 'WriterProps', 'exports', exportName);
+  if (exported === undefined) throw new Error(`the edge stack exports nothing named ${exportName}`);
+  return exported;
+}
+
+/** Ingress rules of a security group, inline and standalone, as `{ port, sourceGroup, cidr }`. */
+export interface IngressRule {
+  readonly protocol: unknown;
+  readonly fromPort: unknown;
+  readonly toPort: unknown;
+  readonly sourceGroup?: string;
+  readonly cidr?: unknown;
+}
+
+export function ingressRulesOf(template: CfnTemplate, securityGroupId: string): IngressRule[] {
+  const toRule = (rule: Record<string, unknown>): IngressRule => ({
+    protocol: rule.IpProtocol,
+    fromPort: rule.FromPort,
+    toPort: rule.ToPort,
+    sourceGroup: getAtt(rule.SourceSecurityGroupId)?.[0],
+    cidr: rule.CidrIp ?? rule.CidrIpv6,
+  });
+  const inline = asArrayOrEmpty(propsOf(resource(template, securityGroupId)).SecurityGroupIngress)
+    .filter(isRecord)
+    .map(toRule);
+  const standalone = resourcesOfType(template, 'AWS::EC2::SecurityGroupIngress')
+    .map(([, rule]) => propsOf(rule))
+    .filter((rule) => getAtt(rule.GroupId)?.[0] === securityGroupId)
+    .map(toRule);
+  return [...inline, ...standalone];
+}
+
+function asArrayOrEmpty(value: unknown): unknown[] {
+  return Array.isArray(value) ? value : [];
+}
+
+/** The one security group ID referenced as `Fn::GetAtt [sg, GroupId]` in a list. */
+export function onlySecurityGroup(list: unknown): string {
+  const ids = asArray(list).map((item) => getAtt(item)?.[0]);
+  if (ids.length !== 1 || ids[0] === undefined) throw new Error(`expected one security group, got ${JSON.stringify(list)}`);
+  return ids[0];
+}
