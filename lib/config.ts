@@ -101,6 +101,13 @@ export interface BackendConfig {
    * @default false
    */
   readonly enableExec: boolean;
+  /**
+   * Let code run by dify-sandbox open network connections. Dify's compose file routes them through an SSRF proxy;
+   * here they would reach the VPC (database, cache, the task's credential endpoint) directly, so it is off unless
+   * you need code nodes that call out. HTTP Request nodes are not affected.
+   * @default false
+   */
+  readonly sandboxNetwork: boolean;
 }
 
 export interface WafConfig {
@@ -224,7 +231,15 @@ export const DEFAULT_CONFIG: DifyEdgeConfig = {
     snapStart: false,
   },
   web: { memoryMb: 1024 },
-  backend: { onDemandBase: 0, spotWeight: 1, onDemandWeight: 0, cpu: 1024, memoryMiB: 4096, enableExec: false },
+  backend: {
+    onDemandBase: 0,
+    spotWeight: 1,
+    onDemandWeight: 0,
+    cpu: 1024,
+    memoryMiB: 4096,
+    enableExec: false,
+    sandboxNetwork: false,
+  },
   waf: {
     allowedIpv4Cidrs: [],
     allowedIpv6Cidrs: [],
@@ -482,6 +497,7 @@ export function validateConfig(input: unknown): DifyEdgeConfig {
     v.fail('backend.memoryMiB', b.memoryMiB, 'at least 3072: five Dify containers share the task and OOM below it');
   }
   v.boolean('backend.enableExec', b.enableExec);
+  v.boolean('backend.sandboxNetwork', b.sandboxNetwork);
 
   const w = c.waf;
   v.array('waf.allowedIpv4Cidrs', w.allowedIpv4Cidrs, (item, s) => {

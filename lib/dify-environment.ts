@@ -158,12 +158,12 @@ export function pluginDaemonSettings(deps: DifyDependencies, innerApiUrl: string
 }
 
 /** dify-sandbox settings (Dify docker/docker-compose-template.yaml, service "sandbox"). */
-export function sandboxSettings(deps: DifyDependencies): ContainerSettings {
+export function sandboxSettings(deps: DifyDependencies, enableNetwork: boolean): ContainerSettings {
   return {
     environment: {
       GIN_MODE: 'release',
       WORKER_TIMEOUT: '15',
-      ENABLE_NETWORK: 'true',
+      ENABLE_NETWORK: String(enableNetwork),
       SANDBOX_PORT: String(SANDBOX_PORT),
     },
     secrets: { API_KEY: { secret: deps.sandboxApiKey } },

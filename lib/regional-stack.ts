@@ -128,7 +128,7 @@ export class DifyRegionalStack extends Stack {
       beatSettings: difyApiImageSettings(inTask, 'beat'),
       internalApiSettings: difyApiImageSettings(inTask, 'api'),
       pluginDaemonSettings: pluginDaemonSettings(inTask, `http://localhost:${API_PORT}`),
-      sandboxSettings: sandboxSettings(inTask),
+      sandboxSettings: sandboxSettings(inTask, config.backend.sandboxNetwork),
       bucket: storage.bucket,
       onDemandBase: config.backend.onDemandBase,
       spotWeight: config.backend.spotWeight,

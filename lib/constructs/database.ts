@@ -74,6 +74,8 @@ export class Database extends Construct {
       cloudwatchLogsRetention: 30,
     });
     this.secret = this.cluster.secret!;
+    // A snapshot without its password is a restore chore: keep the secret with the data.
+    if (retain) this.cluster.secret?.applyRemovalPolicy(RemovalPolicy.RETAIN);
 
     const initFunction = bundledFunction(this, 'DatabaseInitFunction', {
       source: 'functions/database-init/index.ts',
