@@ -51,8 +51,8 @@ const ACKNOWLEDGEMENTS: NagAcknowledgement[] = [
     id: 'AwsSolutions-SMG4',
     paths: /^(Database\/Cluster\/Secret|Secrets\/)/,
     reason:
-      'Rotation would break running Dify: SECRET_KEY encrypts stored credentials, and the keys/passwords are read at ' +
-      'container start only. Rotate by hand with a redeploy (README "Operations").',
+      'Automatic rotation would break running Dify: every key and password is read at container start only, ' +
+      'and a new SECRET_KEY signs everyone out. Rotate by hand with a redeploy (README "Operations").',
   },
   {
     id: 'AwsSolutions-AEC4',

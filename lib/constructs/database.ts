@@ -74,8 +74,11 @@ export class Database extends Construct {
       cloudwatchLogsRetention: 30,
     });
     this.secret = this.cluster.secret!;
-    // A snapshot without its password is a restore chore: keep the secret with the data.
-    if (retain) this.cluster.secret?.applyRemovalPolicy(RemovalPolicy.RETAIN);
+    // A snapshot without its password is a restore chore: keep the secret with the data. `cluster.secret` is only
+    // the attachment; the generated secret itself is the cluster's child named 'Secret'.
+    const generatedSecret = this.cluster.node.tryFindChild('Secret');
+    if (retain && generatedSecret instanceof secretsmanager.Secret)
+      generatedSecret.applyRemovalPolicy(RemovalPolicy.RETAIN);
 
     const initFunction = bundledFunction(this, 'DatabaseInitFunction', {
       source: 'functions/database-init/index.ts',

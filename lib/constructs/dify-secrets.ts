@@ -4,7 +4,7 @@ import { Construct } from 'constructs';
 
 export interface DifySecretsProps {
   /**
-   * Keep the secrets when the stack is deleted (SECRET_KEY encrypts stored credentials: losing it loses them).
+   * Keep the secrets when the stack is deleted (a restored database expects the same keys as before).
    * @default true
    */
   readonly retainData?: boolean;
@@ -15,7 +15,7 @@ export interface DifySecretsProps {
  * Alphanumeric only: they end up inside URLs (Redis) and HTTP headers, where punctuation needs escaping.
  */
 export class DifySecrets extends Construct {
-  /** Flask SECRET_KEY: signs sessions and encrypts provider credentials stored in the database. */
+  /** Flask SECRET_KEY: signs sessions and tokens (provider credentials use per-workspace RSA keys in the bucket). */
   readonly secretKey: secretsmanager.Secret;
   /** dify-sandbox API_KEY = api CODE_EXECUTION_API_KEY. */
   readonly sandboxApiKey: secretsmanager.Secret;
@@ -35,7 +35,7 @@ export class DifySecrets extends Construct {
         removalPolicy,
         generateSecretString: { passwordLength: length, excludePunctuation: true, includeSpace: false },
       });
-    this.secretKey = make('SecretKey', 'Dify SECRET_KEY (Flask sessions, encrypted provider credentials)', 48);
+    this.secretKey = make('SecretKey', 'Dify SECRET_KEY (signs sessions and tokens)', 48);
     this.sandboxApiKey = make('SandboxApiKey', 'dify-sandbox API_KEY / api CODE_EXECUTION_API_KEY', 40);
     this.pluginDaemonKey = make('PluginDaemonKey', 'plugin daemon SERVER_KEY / api PLUGIN_DAEMON_KEY', 40);
     this.innerApiKey = make('InnerApiKey', 'api INNER_API_KEY_FOR_PLUGIN / plugin daemon DIFY_INNER_API_KEY', 40);

@@ -242,6 +242,7 @@ function asArrayOrEmpty(value: unknown): unknown[] {
 /** The one security group ID referenced as `Fn::GetAtt [sg, GroupId]` in a list. */
 export function onlySecurityGroup(list: unknown): string {
   const ids = asArray(list).map((item) => getAtt(item)?.[0]);
-  if (ids.length !== 1 || ids[0] === undefined) throw new Error(`expected one security group, got ${JSON.stringify(list)}`);
+  if (ids.length !== 1 || ids[0] === undefined)
+    throw new Error(`expected one security group, got ${JSON.stringify(list)}`);
   return ids[0];
 }

@@ -1,0 +1,145 @@
+import {
+  CfnTemplate,
+  ContainerDefinition,
+  containersOf,
+  environmentOf,
+  flatten,
+  lambdaEnvironment,
+  outputTarget,
+  propsOf,
+  removeSynthOutputs,
+  resource,
+  resourcesOfType,
+  secretsOf,
+  stringLeaves,
+  synthTemplates,
+} from './template-helpers';
+
+/** Settings whose values are credentials: they may only ever travel as secret references. */
+const SECRET_NAMES = [
+  'SECRET_KEY',
+  'DB_PASSWORD',
+  'PGVECTOR_PASSWORD',
+  'REDIS_PASSWORD',
+  'CODE_EXECUTION_API_KEY',
+  'PLUGIN_DAEMON_KEY',
+  'INNER_API_KEY_FOR_PLUGIN',
+  'SERVER_KEY',
+  'DIFY_INNER_API_KEY',
+  'API_KEY',
+];
+/** The ones the dify-api image reads (api, internal api, worker, beat, migration). */
+const API_IMAGE_SECRETS = SECRET_NAMES.slice(0, 7);
+const DYNAMIC_SECRET_REFERENCE = '{{resolve:secretsmanager:';
+
+/**
+ * A Secrets Manager reference as ECS or the api's loader takes it: a whole secret (`<Ref:Secret>`), or one JSON field
+ * of it (ECS `<Ref:Attachment>:field::`, loader `<Ref:Attachment>#field`). Returns the referenced logical ID.
+ */
+function referencedSecret(text: string): string | undefined {
+  return /^<Ref:(\w+)>(?:(?::\w+::)|(?:#\w+))?$/.exec(text)?.[1];
+}
+
+function isSecretResource(template: CfnTemplate, logicalId: string | undefined): boolean {
+  if (!logicalId) return false;
+  const type = template.Resources[logicalId]?.Type;
+  return type === 'AWS::SecretsManager::Secret' || type === 'AWS::SecretsManager::SecretTargetAttachment';
+}
+
+function allContainers(template: CfnTemplate): ContainerDefinition[] {
+  return resourcesOfType(template, 'AWS::ECS::TaskDefinition').flatMap(([, task]) => containersOf(task));
+}
+
+describe.each(['lambda', 'alb'])('no plaintext secrets (%s hosting)', (hosting) => {
+  let regional: CfnTemplate;
+  let edge: CfnTemplate;
+
+  beforeAll(() => {
+    ({ regional, edge } = synthTemplates({ hosting }));
+  });
+  afterAll(removeSynthOutputs);
+
+  test('no secret name is ever a plain key or an ECS environment entry anywhere in either template', () => {
+    for (const template of [regional, edge]) {
+      const text = JSON.stringify(template);
+      for (const name of SECRET_NAMES) {
+        // An unescaped "NAME": is an object key (a Lambda environment variable); escaped ones live inside the
+        // DIFY_EDGE_SECRETS JSON string, which is checked separately below.
+        expect({ name, asKey: new RegExp(`(?<!\\\\)"${name}"\\s*:`).test(text) }).toEqual({ name, asKey: false });
+        expect({ name, asEnv: text.includes(`"Name":"${name}","Value"`) }).toEqual({ name, asEnv: false });
+      }
+    }
+  });
+
+  test('Lambda environments hold no secret names and no resolved secret values', () => {
+    for (const template of [regional, edge]) {
+      for (const [id, fn] of resourcesOfType(template, 'AWS::Lambda::Function')) {
+        const env = lambdaEnvironment(fn);
+        expect({ id, names: Object.keys(env).filter((name) => SECRET_NAMES.includes(name)) }).toEqual({
+          id,
+          names: [],
+        });
+        expect({ id, dynamic: JSON.stringify(env).includes(DYNAMIC_SECRET_REFERENCE) }).toEqual({ id, dynamic: false });
+      }
+    }
+  });
+
+  test('ECS containers receive every credential through Secrets, as Secrets Manager ARNs', () => {
+    const containers = allContainers(regional);
+    expect(containers.length).toBeGreaterThanOrEqual(6);
+    for (const definition of containers) {
+      const plain = Object.keys(environmentOf(definition)).filter((name) => SECRET_NAMES.includes(name));
+      expect({ container: definition.Name, plain }).toEqual({ container: definition.Name, plain: [] });
+      for (const [name, valueFrom] of Object.entries(secretsOf(definition))) {
+        const target = referencedSecret(flatten(valueFrom));
+        expect({ container: definition.Name, name, isSecret: isSecretResource(regional, target) }).toEqual({
+          container: definition.Name,
+          name,
+          isSecret: true,
+        });
+      }
+      if (typeof definition.Image === 'string' && definition.Image.startsWith('langgenius/dify-api:')) {
+        expect(Object.keys(secretsOf(definition))).toEqual(expect.arrayContaining(API_IMAGE_SECRETS));
+      }
+    }
+  });
+
+  test('Secrets Manager dynamic references appear only where CloudFormation needs them: AuthToken and MasterUserPassword', () => {
+    const places = new Set<string>();
+    for (const template of [regional, edge]) {
+      for (const leaf of stringLeaves(template)) {
+        if (!leaf.value.includes(DYNAMIC_SECRET_REFERENCE)) continue;
+        const [section, logicalId, properties, property] = leaf.path;
+        expect({ section, properties }).toEqual({ section: 'Resources', properties: 'Properties' });
+        places.add(`${template.Resources[logicalId]?.Type}.${property}`);
+      }
+    }
+    expect(places).toEqual(
+      new Set(['AWS::ElastiCache::ReplicationGroup.AuthToken', 'AWS::RDS::DBCluster.MasterUserPassword']),
+    );
+  });
+
+  test('no secret resource carries its value in the template', () => {
+    const secrets = resourcesOfType(regional, 'AWS::SecretsManager::Secret');
+    expect(secrets.length).toBeGreaterThanOrEqual(6);
+    for (const [id, secret] of secrets) {
+      expect({ id, literal: propsOf(secret).SecretString }).toEqual({ id, literal: undefined });
+      expect(propsOf(secret).GenerateSecretString).toBeDefined();
+    }
+  });
+
+  if (hosting === 'lambda') {
+    test('the api function gets its credentials only as ARNs inside DIFY_EDGE_SECRETS', () => {
+      const env = lambdaEnvironment(resource(regional, outputTarget(regional, 'ApiFunctionName')));
+      const refs = JSON.parse(flatten(env.DIFY_EDGE_SECRETS)) as Record<string, string>;
+      expect(Object.keys(refs).sort()).toEqual([...API_IMAGE_SECRETS].sort());
+      for (const [name, ref] of Object.entries(refs)) {
+        expect({ name, isSecret: isSecretResource(regional, referencedSecret(ref)) }).toEqual({ name, isSecret: true });
+      }
+      // Values composed from secrets are expanded in the function at start-up, from placeholders.
+      const templates = flatten(env.DIFY_EDGE_TEMPLATES);
+      expect(templates).toContain('$REDIS_PASSWORD');
+      expect(templates).not.toContain(DYNAMIC_SECRET_REFERENCE);
+    });
+  }
+});
