@@ -28,7 +28,7 @@ export function buildApp(app: App): DifyApp {
     payloadSignerVersion: edge.payloadSignerVersion,
     description: `Dify serverless edge: ${config.hosting} hosting, data layer, backend and CloudFront`,
   });
-  regional.addDependency(edge);
+  regional.addStackDependency(edge);
   Tags.of(app).add('project', 'dify-serverless-edge', {
     // The CloudFormation schema cfn-lint validates against has no Tags on ALB listeners and listener rules; a tag
     // there risks a failed deployment for no benefit (the load balancer itself is tagged).

@@ -44,8 +44,14 @@ export const PLUGIN_DAEMON_PORT = 5002;
 export const API_PORT = 5001;
 export const WEB_PORT = 3000;
 
-/** Celery uses Redis database 1, Dify's caches database 0 (as in Dify's docker/.env.example). */
-const CELERY_BROKER_TEMPLATE = (host: string) => `rediss://:$REDIS_PASSWORD@${host}:${Cache.PORT}/1`;
+/**
+ * Celery uses Redis database 1, Dify's caches database 0 (as in Dify's docker/.env.example). Celery refuses a
+ * `rediss://` URL without `ssl_cert_reqs` (kombu/celery Redis transport); ElastiCache presents a certificate from a
+ * public Amazon CA, so it is verified. `$REDIS_PASSWORD` is expanded inside the container (bash in ECS, the secrets
+ * loader on Lambda); the generated token is alphanumeric, so it needs no URL escaping.
+ */
+const CELERY_BROKER_TEMPLATE = (host: string) =>
+  `rediss://:$REDIS_PASSWORD@${host}:${Cache.PORT}/1?ssl_cert_reqs=required`;
 
 /**
  * Settings shared by every container running the dify-api image (api on Lambda, internal api, worker, beat,

@@ -39,103 +39,349 @@ function sendJson(response: http.ServerResponse, status: number, body: unknown, 
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Lambda REST API stand-in: Get/UpdateFunctionConfiguration, with "InProgress" after an update like the real one. */
+/** A published version as the stand-in keeps it: the variables it was published with, and when it turns Active. */
+export interface StandInVersion {
+  variables: Record<string, string>;
+  codeSha256: string;
+  publishedAt: number;
+  /** Lambda reports a new version Pending at first; the stand-in does so once, then until this many ms passed. */
+  pendingMs: number;
+  pendingGetsLeft: number;
+}
+
+export interface StandInAlias {
+  version: string;
+  revision: number;
+  /** RoutingConfig.AdditionalVersionWeights, when the alias splits traffic. */
+  weights?: Record<string, number>;
+}
+
+export interface LambdaStandInOptions {
+  /** Aliases the function starts with, name → version; version "1" is published from the initial variables. */
+  aliases?: Record<string, string>;
+  /** The qualifier (alias name) that has the function URL; none when unset. */
+  functionUrlQualifier?: string;
+  /** Called whenever UpdateAlias points an alias at a different version. */
+  onAliasChange?: (alias: string, version: string) => void;
+}
+
+/**
+ * Lambda REST JSON stand-in for the calls cold-start makes: Get/UpdateFunctionConfiguration ($LATEST reports
+ * "InProgress" once after an update, like the real one), PublishVersion, Get/List/UpdateAlias,
+ * GetProvisionedConcurrencyConfig and ListFunctionUrlConfigs, with revision checks where Lambda has them.
+ */
 export interface LambdaStandIn extends LocalServer {
   variables: Record<string, string>;
   updates: Array<Record<string, unknown>>;
   getCount: number;
+  /** IAM actions ("lambda:UpdateAlias") answered with AccessDeniedException. */
   denied: Set<string>;
+  versions: Record<string, StandInVersion>;
+  aliases: Record<string, StandInAlias>;
+  /** Provisioned concurrency per qualifier. */
+  provisioned: Record<string, number>;
+  publishRequests: Array<Record<string, unknown>>;
+  /** Every UpdateAlias that was accepted, with the target version's state at that moment. */
+  aliasUpdates: Array<{ alias: string; version: string; versionState: string }>;
+  /** Extra ms a newly published version stays Pending, by version number. */
+  versionPendingMs: (version: number) => number;
+}
+
+const CODE_SHA256 = 'k7Ybp1f9z0mQxS1n3o0w8E6mVJ4e0yZr9mQeJx0Xh2c=';
+
+function lambdaError(response: http.ServerResponse, status: number, type: string, message: string) {
+  sendJson(response, status, { Type: 'User', Message: message }, { 'x-amzn-errortype': type });
 }
 
 export async function startLambdaStandIn(
   functionName: string,
   variables: Record<string, string>,
   onUpdate: () => void,
+  options: LambdaStandInOptions = {},
 ): Promise<LambdaStandIn> {
   let revision = 1;
   let inProgressGets = 0;
+  let nextVersion = 1;
+  const functionArn = `arn:aws:lambda:us-east-1:123456789012:function:${functionName}`;
   const state = {
     variables: { ...variables },
     updates: [] as Array<Record<string, unknown>>,
     getCount: 0,
     denied: new Set<string>(),
+    versions: {} as Record<string, StandInVersion>,
+    aliases: {} as Record<string, StandInAlias>,
+    provisioned: {} as Record<string, number>,
+    publishRequests: [] as Array<Record<string, unknown>>,
+    aliasUpdates: [] as Array<{ alias: string; version: string; versionState: string }>,
+    versionPendingMs: (() => 0) as (version: number) => number,
   };
-  const configuration = () => ({
+  const publish = (pendingMs: number, pendingGets: number): string => {
+    const version = String(nextVersion);
+    nextVersion += 1;
+    state.versions[version] = {
+      variables: { ...state.variables },
+      codeSha256: CODE_SHA256,
+      publishedAt: Date.now(),
+      pendingMs,
+      pendingGetsLeft: pendingGets,
+    };
+    return version;
+  };
+  if (options.aliases) {
+    const first = publish(0, 0);
+    for (const [name, version] of Object.entries(options.aliases)) {
+      state.aliases[name] = { version: state.versions[version] ? version : first, revision: 1 };
+    }
+  }
+  const versionState = (version: StandInVersion, consume: boolean): string => {
+    if (version.pendingGetsLeft > 0) {
+      if (consume) version.pendingGetsLeft -= 1;
+      return 'Pending';
+    }
+    return Date.now() - version.publishedAt < version.pendingMs ? 'Pending' : 'Active';
+  };
+  const latestConfiguration = () => ({
     FunctionName: functionName,
-    FunctionArn: `arn:aws:lambda:us-east-1:123456789012:function:${functionName}`,
+    FunctionArn: functionArn,
+    Version: '$LATEST',
     State: 'Active',
     LastUpdateStatus: inProgressGets > 0 ? 'InProgress' : 'Successful',
     RevisionId: `rev-${revision}`,
+    CodeSha256: CODE_SHA256,
     MemorySize: 3008,
     Environment: { Variables: state.variables },
   });
-  const deny = (response: http.ServerResponse, action: string) =>
-    sendJson(
-      response,
-      403,
-      { Message: `User: arn:aws:iam::123456789012:user/bench is not authorized to perform: ${action}` },
-      { 'x-amzn-errortype': 'AccessDeniedException' },
-    );
+  const versionConfiguration = (number: string, consume: boolean) => {
+    const version = state.versions[number];
+    return {
+      FunctionName: functionName,
+      FunctionArn: `${functionArn}:${number}`,
+      Version: number,
+      State: versionState(version, consume),
+      LastUpdateStatus: 'Successful',
+      RevisionId: `rev-v${number}`,
+      CodeSha256: version.codeSha256,
+      MemorySize: 3008,
+      Environment: { Variables: version.variables },
+    };
+  };
+  const aliasConfiguration = (name: string) => {
+    const alias = state.aliases[name];
+    return {
+      AliasArn: `${functionArn}:${name}`,
+      Name: name,
+      FunctionVersion: alias.version,
+      Description: '',
+      RevisionId: `alias-rev-${alias.revision}`,
+      ...(alias.weights ? { RoutingConfig: { AdditionalVersionWeights: alias.weights } } : {}),
+    };
+  };
+  const routes: Array<{ method: string; path: RegExp; action: string }> = [
+    { method: 'GET', path: /^\/2015-03-31\/functions\/([^/]+)\/configuration$/, action: 'GetFunctionConfiguration' },
+    { method: 'PUT', path: /^\/2015-03-31\/functions\/([^/]+)\/configuration$/, action: 'UpdateFunctionConfiguration' },
+    { method: 'POST', path: /^\/2015-03-31\/functions\/([^/]+)\/versions$/, action: 'PublishVersion' },
+    { method: 'GET', path: /^\/2015-03-31\/functions\/([^/]+)\/aliases$/, action: 'ListAliases' },
+    { method: 'GET', path: /^\/2015-03-31\/functions\/([^/]+)\/aliases\/([^/]+)$/, action: 'GetAlias' },
+    { method: 'PUT', path: /^\/2015-03-31\/functions\/([^/]+)\/aliases\/([^/]+)$/, action: 'UpdateAlias' },
+    {
+      method: 'GET',
+      path: /^\/2019-09-30\/functions\/([^/]+)\/provisioned-concurrency$/,
+      action: 'GetProvisionedConcurrencyConfig',
+    },
+    { method: 'GET', path: /^\/2021-10-31\/functions\/([^/]+)\/urls$/, action: 'ListFunctionUrlConfigs' },
+  ];
   const server = http.createServer(async (request, response) => {
-    const match = /^\/2015-03-31\/functions\/([^/]+)\/configuration$/.exec(request.url ?? '');
+    const requestUrl = new URL(request.url ?? '/', 'http://stand-in');
     const body = await readBody(request);
-    if (!match)
-      return sendJson(response, 404, { Message: 'unknown path' }, { 'x-amzn-errortype': 'UnknownOperationException' });
-    if (decodeURIComponent(match[1]) !== functionName) {
-      return sendJson(
+    let route: (typeof routes)[number] | undefined;
+    let params: RegExpExecArray | null = null;
+    for (const candidate of routes) {
+      params = candidate.method === request.method ? candidate.path.exec(requestUrl.pathname) : null;
+      if (params) {
+        route = candidate;
+        break;
+      }
+    }
+    if (!route || !params) return lambdaError(response, 404, 'UnknownOperationException', 'unknown operation');
+    if (decodeURIComponent(params[1]) !== functionName) {
+      return lambdaError(response, 404, 'ResourceNotFoundException', `Function not found: ${params[1]}`);
+    }
+    const action = `lambda:${route.action}`;
+    if (state.denied.has(action)) {
+      return lambdaError(
         response,
-        404,
-        { Message: `Function not found: ${match[1]}` },
-        { 'x-amzn-errortype': 'ResourceNotFoundException' },
+        403,
+        'AccessDeniedException',
+        `User: arn:aws:iam::123456789012:user/bench is not authorized to perform: ${action} on resource: ${functionArn}`,
       );
     }
-    if (request.method === 'GET') {
-      if (state.denied.has('lambda:GetFunctionConfiguration')) return deny(response, 'lambda:GetFunctionConfiguration');
-      state.getCount += 1;
-      const answer = configuration();
-      if (inProgressGets > 0) inProgressGets -= 1;
-      return sendJson(response, 200, answer);
-    }
-    if (request.method === 'PUT') {
-      if (state.denied.has('lambda:UpdateFunctionConfiguration'))
-        return deny(response, 'lambda:UpdateFunctionConfiguration');
-      const update = JSON.parse(body) as { RevisionId?: string; Environment?: { Variables?: Record<string, string> } };
-      state.updates.push(update);
-      if (update.RevisionId !== undefined && update.RevisionId !== `rev-${revision}`) {
-        return sendJson(
-          response,
-          412,
-          { Message: 'revision mismatch' },
-          { 'x-amzn-errortype': 'PreconditionFailedException' },
-        );
+    const input = (body ? JSON.parse(body) : {}) as Record<string, unknown>;
+    const qualifier = requestUrl.searchParams.get('Qualifier') ?? undefined;
+    const aliasName = params[2] === undefined ? undefined : decodeURIComponent(params[2]);
+    switch (route.action) {
+      case 'GetFunctionConfiguration': {
+        state.getCount += 1;
+        if (qualifier === undefined || qualifier === '$LATEST') {
+          const answer = latestConfiguration();
+          if (inProgressGets > 0) inProgressGets -= 1;
+          return sendJson(response, 200, answer);
+        }
+        const version = state.aliases[qualifier]?.version ?? qualifier;
+        if (!state.versions[version]) {
+          return lambdaError(
+            response,
+            404,
+            'ResourceNotFoundException',
+            `Function not found: ${functionArn}:${qualifier}`,
+          );
+        }
+        return sendJson(response, 200, versionConfiguration(version, true));
       }
-      // Like Lambda, Environment replaces the whole variable set.
-      state.variables = { ...(update.Environment?.Variables ?? {}) };
-      revision += 1;
-      inProgressGets = 1;
-      onUpdate();
-      const answer = configuration();
-      return sendJson(response, 200, answer);
+      case 'UpdateFunctionConfiguration': {
+        const update = input as { RevisionId?: string; Environment?: { Variables?: Record<string, string> } };
+        state.updates.push(update);
+        if (update.RevisionId !== undefined && update.RevisionId !== `rev-${revision}`) {
+          return lambdaError(response, 412, 'PreconditionFailedException', 'revision mismatch');
+        }
+        // Like Lambda, Environment replaces the whole variable set.
+        state.variables = { ...(update.Environment?.Variables ?? {}) };
+        revision += 1;
+        inProgressGets = 1;
+        onUpdate();
+        return sendJson(response, 200, latestConfiguration());
+      }
+      case 'PublishVersion': {
+        state.publishRequests.push(input);
+        if (inProgressGets > 0) {
+          return lambdaError(
+            response,
+            409,
+            'ResourceConflictException',
+            'The operation cannot be performed at this time. An update is in progress for resource: ' + functionArn,
+          );
+        }
+        if (input.RevisionId !== undefined && input.RevisionId !== `rev-${revision}`) {
+          return lambdaError(response, 412, 'PreconditionFailedException', 'revision mismatch');
+        }
+        if (input.CodeSha256 !== undefined && input.CodeSha256 !== CODE_SHA256) {
+          return lambdaError(response, 400, 'InvalidParameterValueException', 'CodeSHA256 does not match');
+        }
+        const version = publish(state.versionPendingMs(nextVersion), 1);
+        const answer = versionConfiguration(version, false);
+        return sendJson(response, 201, answer);
+      }
+      case 'ListAliases':
+        return sendJson(response, 200, { Aliases: Object.keys(state.aliases).map(aliasConfiguration) });
+      case 'GetAlias':
+        if (aliasName === undefined || !state.aliases[aliasName]) {
+          return lambdaError(
+            response,
+            404,
+            'ResourceNotFoundException',
+            `Alias not found: ${functionArn}:${aliasName}`,
+          );
+        }
+        return sendJson(response, 200, aliasConfiguration(aliasName));
+      case 'UpdateAlias': {
+        const alias = aliasName === undefined ? undefined : state.aliases[aliasName];
+        if (aliasName === undefined || !alias) {
+          return lambdaError(
+            response,
+            404,
+            'ResourceNotFoundException',
+            `Alias not found: ${functionArn}:${aliasName}`,
+          );
+        }
+        if (input.RevisionId !== undefined && input.RevisionId !== `alias-rev-${alias.revision}`) {
+          return lambdaError(response, 412, 'PreconditionFailedException', 'alias revision mismatch');
+        }
+        const version = typeof input.FunctionVersion === 'string' ? input.FunctionVersion : alias.version;
+        if (!state.versions[version]) {
+          return lambdaError(
+            response,
+            404,
+            'ResourceNotFoundException',
+            `Function not found: ${functionArn}:${version}`,
+          );
+        }
+        state.aliasUpdates.push({
+          alias: aliasName,
+          version,
+          versionState: versionState(state.versions[version], false),
+        });
+        alias.revision += 1;
+        const changed = alias.version !== version;
+        alias.version = version;
+        if (changed) options.onAliasChange?.(aliasName, version);
+        return sendJson(response, 200, aliasConfiguration(aliasName));
+      }
+      case 'GetProvisionedConcurrencyConfig': {
+        const count = qualifier === undefined ? undefined : state.provisioned[qualifier];
+        if (count === undefined) {
+          return lambdaError(
+            response,
+            404,
+            'ProvisionedConcurrencyConfigNotFoundException',
+            'No Provisioned Concurrency Config found for this function',
+          );
+        }
+        return sendJson(response, 200, {
+          RequestedProvisionedConcurrentExecutions: count,
+          AvailableProvisionedConcurrentExecutions: count,
+          AllocatedProvisionedConcurrentExecutions: count,
+          Status: 'READY',
+          LastModified: '2026-11-24T00:00:00.000+0000',
+        });
+      }
+      case 'ListFunctionUrlConfigs': {
+        const urlQualifier = options.functionUrlQualifier;
+        const configs = urlQualifier
+          ? [
+              {
+                FunctionUrl: 'https://abcdefghijklmnopqrstuvwxyz012345.lambda-url.us-east-1.on.aws/',
+                FunctionArn: `${functionArn}:${urlQualifier}`,
+                AuthType: 'AWS_IAM',
+                InvokeMode: 'RESPONSE_STREAM',
+                CreationTime: '2026-11-24T00:00:00.000Z',
+                LastModifiedTime: '2026-11-24T00:00:00.000Z',
+              },
+            ]
+          : [];
+        return sendJson(response, 200, { FunctionUrlConfigs: configs });
+      }
+      default:
+        return lambdaError(response, 404, 'UnknownOperationException', route.action);
     }
-    return sendJson(response, 405, { Message: 'method' });
   });
   const local = await listen(server);
   return Object.assign(state, local);
 }
 
-/** A site whose first request after `makeCold()` waits `coldDelayMs` before the first byte. */
+/**
+ * A site whose first request after `makeCold()` waits `coldDelayMs` before the first byte. With `servingVersion`
+ * (the version an alias points at) it instead models Lambda environments per version: the first request to a
+ * version it has not served yet is the slow one, whatever happened to $LATEST.
+ */
 export interface ColdTarget extends LocalServer {
   cold: boolean;
   makeCold: () => void;
   requests: number;
   coldServed: number;
+  /** Versions in the order they were first served (servingVersion mode). */
+  versionsServed: string[];
 }
 
-export async function startColdTarget(coldDelayMs: number): Promise<ColdTarget> {
-  const state = { cold: true, requests: 0, coldServed: 0 };
+export async function startColdTarget(coldDelayMs: number, servingVersion?: () => string): Promise<ColdTarget> {
+  const state = { cold: true, requests: 0, coldServed: 0, versionsServed: [] as string[] };
   const server = http.createServer(async (_request, response) => {
     state.requests += 1;
-    if (state.cold) {
+    let cold = state.cold;
+    if (servingVersion) {
+      const version = servingVersion();
+      cold = !state.versionsServed.includes(version);
+      if (cold) state.versionsServed.push(version);
+    }
+    if (cold) {
       state.cold = false;
       state.coldServed += 1;
       await sleep(coldDelayMs);

@@ -182,7 +182,7 @@ describe('backend on Fargate Spot (default configuration)', () => {
       const command = asArray(definition.Command);
       expect(command).toHaveLength(1);
       expect(flatten(command[0])).toBe(
-        `export CELERY_BROKER_URL="rediss://:$REDIS_PASSWORD@<GetAtt:${cacheId}.PrimaryEndPoint.Address>:6379/1"; ` +
+        `export CELERY_BROKER_URL="rediss://:$REDIS_PASSWORD@<GetAtt:${cacheId}.PrimaryEndPoint.Address>:6379/1?ssl_cert_reqs=required"; ` +
           'exec /bin/bash /entrypoint.sh',
       );
     }

@@ -38,7 +38,8 @@ if (SKIP) {
 
   beforeAll(() => {
     for (const hosting of ['lambda', 'alb']) {
-      const { synthesized } = synthTemplates({ hosting });
+      // Bundled exactly as `cdk synth` does, so the linted templates are the deployable ones.
+      const { synthesized } = synthTemplates({ hosting }, { bundle: true });
       const assembly = synthesized.app.synth();
       const files = fs
         .readdirSync(assembly.directory)

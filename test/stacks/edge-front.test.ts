@@ -168,7 +168,7 @@ describe('Lambda front and CloudFront (default configuration)', () => {
     });
     const templates = JSON.parse(flatten(apiEnv.DIFY_EDGE_TEMPLATES)) as Record<string, string>;
     expect(templates.CELERY_BROKER_URL).toBe(
-      `rediss://:$REDIS_PASSWORD@<GetAtt:${cacheId}.PrimaryEndPoint.Address>:6379/1`,
+      `rediss://:$REDIS_PASSWORD@<GetAtt:${cacheId}.PrimaryEndPoint.Address>:6379/1?ssl_cert_reqs=required`,
     );
   });
 

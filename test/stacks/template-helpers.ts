@@ -38,13 +38,35 @@ export interface SynthesizedTemplates {
 
 const synthOutdirs: string[] = [];
 
+export interface SynthOptions {
+  /**
+   * Bundle the Node.js functions (custom resources, payload signer) with esbuild as `cdk synth` does. Off by default:
+   * bundling only changes the asset hashes in the templates, and it costs about a second per synth.
+   * @default false
+   */
+  readonly bundle?: boolean;
+}
+
 /**
- * Synthesizes the real app once (callers keep the result for a whole describe block: a synth takes seconds because
- * the custom resource and edge functions are bundled by esbuild) and remembers its cloud assembly directory so
- * {@link removeSynthOutputs} can delete it.
+ * Synthesizes the real app once (callers keep the result for a whole describe block) and remembers its cloud
+ * assembly directory so {@link removeSynthOutputs} can delete it.
  */
-export function synthTemplates(overrides: Record<string, unknown> = {}): SynthesizedTemplates {
-  const synthesized = synthDifyApp(overrides);
+export function synthTemplates(
+  overrides: Record<string, unknown> = {},
+  options: SynthOptions = {},
+): SynthesizedTemplates {
+  // The App reads extra context from CDK_CONTEXT_JSON, the way the CLI passes it. The CLI sets
+  // `aws:cdk:bundling-stacks` to the stacks it is about to deploy; an empty list bundles none. Jest gives every test
+  // file its own copy of process.env, and the previous value is restored right after the synth anyway.
+  const previous = process.env.CDK_CONTEXT_JSON;
+  if (!options.bundle) process.env.CDK_CONTEXT_JSON = JSON.stringify({ 'aws:cdk:bundling-stacks': [] });
+  let synthesized: SynthesizedDifyApp;
+  try {
+    synthesized = synthDifyApp(overrides);
+  } finally {
+    if (previous === undefined) delete process.env.CDK_CONTEXT_JSON;
+    else process.env.CDK_CONTEXT_JSON = previous;
+  }
   synthOutdirs.push(synthesized.app.outdir);
   return {
     synthesized,
