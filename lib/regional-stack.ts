@@ -5,7 +5,7 @@ import * as servicediscovery from 'aws-cdk-lib/aws-servicediscovery';
 import { Construct } from 'constructs';
 import { DifyEdgeConfig } from './config';
 import { AlbFrontend } from './constructs/alb-frontend';
-import { ApiFunction } from './constructs/api-function';
+import { ApiFunction, LIVE_ALIAS } from './constructs/api-function';
 import { BACKEND_SERVICE_NAME, BackendService } from './constructs/backend-service';
 import { Cache } from './constructs/cache';
 import { Database } from './constructs/database';
@@ -151,6 +151,7 @@ export class DifyRegionalStack extends Stack {
     backend.service.node.addDependency(migration.resource);
 
     let origins: DistributionOrigins;
+    let coldStartFunctionName: string | undefined;
     if (config.hosting === 'lambda') {
       const apiSettings = difyApiImageSettings(remote, 'api');
       const api = new ApiFunction(this, 'Api', {
@@ -177,6 +178,7 @@ export class DifyRegionalStack extends Stack {
       origins = lambdaOrigins(this, api.url, web.url);
       if (config.api.keepWarm) api.addKeepWarmSchedule(config.api.keepWarmHoursUtc);
       new CfnOutput(this, 'ApiFunctionName', { value: api.function.functionName, description: 'For bench cold-start' });
+      coldStartFunctionName = api.function.functionName;
       new CfnOutput(this, 'WebFunctionName', { value: web.function.functionName });
     } else {
       const front = new AlbFrontend(this, 'AlbFrontend', {
@@ -204,6 +206,14 @@ export class DifyRegionalStack extends Stack {
     });
 
     const siteOutput = config.domain ? siteUrl : this.distribution.url;
+    if (coldStartFunctionName) {
+      new CfnOutput(this, 'BenchColdStartCommand', {
+        description: 'Measures api cold starts through CloudFront (publishes versions; the alias is restored after)',
+        value:
+          `npm run bench -- cold-start --region ${this.region} --function ${coldStartFunctionName} --alias ${LIVE_ALIAS}` +
+          ` --restore-alias --url ${siteOutput}/console/api/setup --out lambda-cold.json`,
+      });
+    }
     new CfnOutput(this, 'SiteUrl', { value: siteOutput, description: 'Open this to set up Dify' });
     new CfnOutput(this, 'DistributionDomainName', {
       value: this.distribution.distribution.distributionDomainName,

@@ -126,7 +126,8 @@ export class Deadline {
     return Math.max(0, this.endsAt - Date.now());
   }
   get description(): string {
-    return `overall time limit of ${Math.round(this.limitMs / 1000)} s reached`;
+    // Up to one decimal, so a short limit (--time-limit 0.4) does not read as "0 s".
+    return `overall time limit of ${Math.round(this.limitMs / 100) / 10} s reached`;
   }
 }
 

@@ -174,6 +174,167 @@ describe('cold-start', () => {
   });
 });
 
+describe('cold-start --alias', () => {
+  let target: ColdTarget;
+  let lambda: LambdaStandIn;
+
+  beforeEach(async () => {
+    // Like this project's stack: the site reaches the function through a URL on alias `live`, so what it serves
+    // (and whether that is cold) follows the version the alias points at, not $LATEST.
+    target = await startColdTarget(COLD_DELAY_MS, () => lambda.aliases.live.version);
+    lambda = await startLambdaStandIn(
+      'dify-api',
+      { DB_HOST: 'db.internal', SECRET_ARN: 'arn:secret' },
+      () => undefined,
+      { aliases: { live: '1' }, functionUrlQualifier: 'live' },
+    );
+  });
+  afterEach(async () => {
+    await target.close();
+    await lambda.close();
+  });
+
+  const run = (extra: string[], io = captureIo()) =>
+    main(
+      ['cold-start', '--url', `${target.url}/console/api/setup`, '--function', 'dify-api', '--endpoint-url', lambda.url]
+        .concat(['--poll-ms', '20'])
+        .concat(extra),
+      io,
+    );
+
+  test('without --alias only $LATEST changes: the site stays warm and the tool says to use --alias', async () => {
+    const io = captureIo();
+    const out = path.join(workDir, 'latest-only.json');
+    expect(await run(['--samples', '2', '--warm', '1', '--out', out], io)).toBe(0);
+    expect(io.err).toMatch(/warning: the function URL of dify-api is on alias live.*use --alias live/);
+    const result = readJson(out);
+    expect(result.phases['cold ttfb']).toHaveLength(2);
+    // The "cold" samples were warm: only the probe before the first sample met a cold environment.
+    expect(result.summary['cold ttfb'].max).toBeLessThan(COLD_DELAY_MS / 2);
+    expect(target.coldServed).toBe(1);
+    expect(lambda.updates).toHaveLength(2);
+    expect(lambda.publishRequests).toHaveLength(0);
+    expect(lambda.aliases.live.version).toBe('1');
+  });
+
+  test('publishes each change, moves the alias to it and measures a cold start per sample', async () => {
+    const io = captureIo();
+    const out = path.join(workDir, 'alias-cold.json');
+    expect(await run(['--alias', 'live', '--samples', '3', '--warm', '2', '--out', out], io)).toBe(0);
+    expect(io.err).not.toMatch(/error:|warning:/);
+    const result = readJson(out);
+    expect(result.phases['cold ttfb']).toHaveLength(3);
+    expect(result.summary['cold ttfb'].min).toBeGreaterThanOrEqual(COLD_DELAY_MS - 5);
+    expect(result.summary['warm ttfb'].max).toBeLessThan(COLD_DELAY_MS / 2);
+    expect(result.settings).toMatchObject({ alias: 'live', aliasOriginalVersion: '1' });
+    expect(result.samples.filter((sample) => sample.phase === 'cold').map((sample) => sample.version)).toEqual([
+      '2',
+      '3',
+      '4',
+    ]);
+    // Each publish named the $LATEST revision and code it had just produced, so a concurrent change would fail.
+    expect(lambda.publishRequests.map((request) => request.RevisionId)).toEqual(['rev-2', 'rev-3', 'rev-4']);
+    for (const request of lambda.publishRequests) expect(typeof request.CodeSha256).toBe('string');
+    // The alias only ever moved to versions that were already Active.
+    expect(lambda.aliasUpdates).toEqual(
+      ['2', '3', '4'].map((version) => ({ alias: 'live', version, versionState: 'Active' })),
+    );
+    expect(lambda.aliases.live.version).toBe('4');
+    const nonces = ['2', '3', '4'].map((version) => {
+      const variables = lambda.versions[version].variables;
+      expect(variables).toMatchObject({ DB_HOST: 'db.internal', SECRET_ARN: 'arn:secret' });
+      return variables[NONCE_VARIABLE];
+    });
+    expect(new Set(nonces).size).toBe(3);
+    expect(lambda.versions['1'].variables[NONCE_VARIABLE]).toBeUndefined();
+    expect(target.versionsServed).toEqual(['1', '2', '3', '4']);
+    const pointBack =
+      'alias live of dify-api now points at version 4 (version 1 before the run). To point it back: ' +
+      `aws lambda update-alias --function-name dify-api --name live --function-version 1 --region us-east-1 ` +
+      `--endpoint-url ${lambda.url}`;
+    expect(io.err).toContain(pointBack);
+    expect(result.notes).toContain(pointBack);
+    expect(result.notes.join('\n')).toMatch(/Published versions 2, 3, 4 of dify-api/);
+  });
+
+  test('--restore-alias points the alias back at its original version', async () => {
+    const io = captureIo();
+    expect(await run(['--alias', 'live', '--restore-alias', '--samples', '2', '--warm', '0'], io)).toBe(0);
+    expect(lambda.aliasUpdates.map((update) => update.version)).toEqual(['2', '3', '1']);
+    expect(lambda.aliases.live.version).toBe('1');
+    expect(io.err).toContain('alias live of dify-api points at version 1 again (restored from version 3).');
+    expect(io.err).not.toContain('To point it back');
+  });
+
+  test('refuses an alias with routing weights before changing anything', async () => {
+    lambda.aliases.live.weights = { '7': 0.1 };
+    const io = captureIo();
+    expect(await run(['--alias', 'live'], io)).toBe(1);
+    expect(io.err).toMatch(
+      /error: alias live of dify-api splits traffic between versions \(RoutingConfig version 7: 0\.1\)/,
+    );
+    expect(io.err).toMatch(/nothing was changed/);
+    expect(lambda.updates).toHaveLength(0);
+    expect(lambda.publishRequests).toHaveLength(0);
+    expect(lambda.aliasUpdates).toHaveLength(0);
+  });
+
+  test('refuses an alias with provisioned concurrency before changing anything', async () => {
+    lambda.provisioned.live = 2;
+    const io = captureIo();
+    expect(await run(['--alias', 'live'], io)).toBe(1);
+    expect(io.err).toMatch(/error: alias live of dify-api has provisioned concurrency \(2 requested, status READY\)/);
+    expect(lambda.updates).toHaveLength(0);
+    expect(lambda.publishRequests).toHaveLength(0);
+  });
+
+  test.each(['lambda:GetAlias', 'lambda:PublishVersion', 'lambda:UpdateAlias'])(
+    'names the missing permission when %s is denied and says where the alias points',
+    async (action) => {
+      lambda.denied.add(action);
+      const io = captureIo();
+      expect(await run(['--alias', 'live', '--samples', '1'], io)).toBe(1);
+      expect(io.err).toMatch(new RegExp(`error: missing permission ${action} on (alias live of )?dify-api`));
+      expect(lambda.aliases.live.version).toBe('1');
+      if (action !== 'lambda:GetAlias') {
+        expect(io.err).toContain('alias live of dify-api still points at version 1 (unchanged).');
+      }
+    },
+  );
+
+  test('the time limit mid-sample keeps earlier samples and says where the alias was left', async () => {
+    // Version 2 turns Active at once; version 3 would take a minute (think SnapStart), past the limit.
+    lambda.versionPendingMs = (version) => (version >= 3 ? 60_000 : 0);
+    const io = captureIo();
+    const out = path.join(workDir, 'alias-limited.json');
+    const code = await run(
+      ['--alias', 'live', '--samples', '5', '--warm', '1', '--time-limit', '1.5', '--out', out],
+      io,
+    );
+    expect(code).toBe(0);
+    const result = readJson(out);
+    expect(result.stoppedEarly).toMatch(
+      /time limit of 1.5 s reached while version 3 of dify-api was still Pending \(alias live was not moved to it\)/,
+    );
+    expect(result.phases['cold ttfb']).toHaveLength(1);
+    expect(lambda.aliases.live.version).toBe('2');
+    expect(io.err).toContain(
+      'alias live of dify-api now points at version 2 (version 1 before the run). To point it back: ' +
+        'aws lambda update-alias --function-name dify-api --name live --function-version 1',
+    );
+    expect(result.notes.join('\n')).toMatch(/Published versions 2, 3 of dify-api/);
+  });
+
+  test('the time limit before anything was measured fails and leaves the alias where it was', async () => {
+    lambda.versionPendingMs = () => 60_000;
+    const io = captureIo();
+    expect(await run(['--alias', 'live', '--time-limit', '0.4'], io)).toBe(1);
+    expect(io.err).toMatch(/error: overall time limit of 0.4 s reached while version 2 of dify-api was still Pending/);
+    expect(io.err).toContain('alias live of dify-api still points at version 1 (unchanged).');
+    expect(lambda.aliasUpdates).toHaveLength(0);
+  });
+});
+
 describe('latency', () => {
   test('counts errors by status and times the served requests', async () => {
     const server = await startStatusServer();
@@ -331,6 +492,14 @@ describe('bad arguments and unreachable URLs', () => {
     [
       ['cold-start', '--url', 'http://127.0.0.1:1', '--function', 'f', '--samples', 'abc'],
       /--samples must be a whole number.*'abc'/,
+    ],
+    [
+      ['cold-start', '--url', 'http://127.0.0.1:1', '--function', 'f', '--restore-alias'],
+      /--restore-alias needs --alias/,
+    ],
+    [
+      ['cold-start', '--url', 'http://127.0.0.1:1', '--function', 'f', '--alias', '42'],
+      /--alias must be an alias name/,
     ],
     [['latency', '--url', 'not a url'], /not a valid URL: 'not a url'/],
     [['latency', '--url', 'ftp://example.com/'], /must be an http:\/\/ or https:\/\/ URL/],
