@@ -48,6 +48,12 @@ const ACKNOWLEDGEMENTS: NagAcknowledgement[] = [
     reason: 'Dify and its plugin daemon connect with a password (from Secrets Manager); they cannot use IAM tokens.',
   },
   {
+    id: 'AwsSolutions-RDS10',
+    paths: /^Database\/Cluster\/Resource$/,
+    reason:
+      'Deletion protection is on by default; it is off only when the user sets retainData: false to let the stack delete the database.',
+  },
+  {
     id: 'AwsSolutions-SMG4',
     paths: /^(Database\/Cluster\/Secret|Secrets\/)/,
     reason:

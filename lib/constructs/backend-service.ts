@@ -1,4 +1,4 @@
-import { Duration } from 'aws-cdk-lib';
+import { Duration, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -188,6 +188,13 @@ export class BackendService extends Construct {
     }
     if (spotWeight > 0) capacityProviderStrategies.push({ capacityProvider: 'FARGATE_SPOT', weight: spotWeight });
 
+    if (props.enableExec) {
+      // ECS Exec's SSM session channel actions (ssmmessages:*Channel) have no resource-level permissions.
+      Validations.of(this.taskDefinition.taskRole).acknowledge({
+        id: 'AwsSolutions-IAM5[Resource::*]',
+        reason: 'ECS Exec (backend.enableExec): ssmmessages channel actions only accept "*" (ECS DG "ECS Exec").',
+      });
+    }
     this.service = new ecs.FargateService(this, 'Service', {
       cluster: props.cluster,
       taskDefinition: this.taskDefinition,

@@ -1,3 +1,4 @@
+import { EVERYTHING_ON } from './configurations';
 import { App, PolicyValidationPluginReport, Stack, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { IConstruct } from 'constructs';
@@ -33,8 +34,8 @@ function describeViolations(report: PolicyValidationPluginReport): string {
     .join('\n');
 }
 
-function nagReport(hosting: string): { app: App; report: PolicyValidationPluginReport } {
-  const { synthesized } = synthTemplates({ hosting });
+function nagReport(overrides: Record<string, unknown>): { app: App; report: PolicyValidationPluginReport } {
+  const { synthesized } = synthTemplates(overrides);
   return { app: synthesized.app, report: new AwsSolutionsChecks(synthesized.app).validateScope(synthesized.app) };
 }
 
@@ -69,30 +70,18 @@ function expectReviewedAcknowledgements(app: App): void {
   expect(broad).toEqual([]);
 }
 
-describe('cdk-nag AwsSolutions (lambda hosting)', () => {
+describe.each([
+  ['lambda hosting', { hosting: 'lambda' }],
+  ['alb hosting', { hosting: 'alb' }],
+  ['every option on', EVERYTHING_ON],
+  ['alb hosting, every option on', { ...EVERYTHING_ON, hosting: 'alb' }],
+  ['api SnapStart', { api: { snapStart: true } }],
+])('cdk-nag AwsSolutions (%s)', (_name, overrides) => {
   let app: App;
   let report: PolicyValidationPluginReport;
 
   beforeAll(() => {
-    ({ app, report } = nagReport('lambda'));
-  });
-  afterAll(removeSynthOutputs);
-
-  test('every finding is fixed or acknowledged', () => {
-    expectNoViolations(report);
-  });
-
-  test('every acknowledgement has a real reason and sits on a single construct', () => {
-    expectReviewedAcknowledgements(app);
-  });
-});
-
-describe('cdk-nag AwsSolutions (alb hosting)', () => {
-  let app: App;
-  let report: PolicyValidationPluginReport;
-
-  beforeAll(() => {
-    ({ app, report } = nagReport('alb'));
+    ({ app, report } = nagReport(overrides));
   });
   afterAll(removeSynthOutputs);
 
