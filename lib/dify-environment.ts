@@ -33,6 +33,7 @@ export interface DifyDependencies {
   readonly sandboxApiKey: secretsmanager.ISecret;
   readonly pluginDaemonKey: secretsmanager.ISecret;
   readonly innerApiKey: secretsmanager.ISecret;
+  readonly initPassword: secretsmanager.ISecret;
   /** `http://host:8194` of dify-sandbox as seen by this container. */
   readonly sandboxEndpoint: string;
   /** `http://host:5002` of the plugin daemon as seen by this container. */
@@ -105,6 +106,7 @@ export function difyApiImageSettings(deps: DifyDependencies, mode: 'api' | 'work
       CODE_EXECUTION_API_KEY: { secret: deps.sandboxApiKey },
       PLUGIN_DAEMON_KEY: { secret: deps.pluginDaemonKey },
       INNER_API_KEY_FOR_PLUGIN: { secret: deps.innerApiKey },
+      INIT_PASSWORD: { secret: deps.initPassword },
     },
     templates: { CELERY_BROKER_URL: CELERY_BROKER_TEMPLATE(deps.redisHost) },
   };

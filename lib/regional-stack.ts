@@ -95,6 +95,7 @@ export class DifyRegionalStack extends Stack {
       sandboxApiKey: secrets.sandboxApiKey,
       pluginDaemonKey: secrets.pluginDaemonKey,
       innerApiKey: secrets.innerApiKey,
+      initPassword: secrets.initPassword,
     };
     // Inside the backend task the parts talk over localhost; from outside they are reached by Cloud Map name.
     const inTask: DifyDependencies = {
@@ -224,6 +225,10 @@ export class DifyRegionalStack extends Stack {
     new CfnOutput(this, 'BackendServiceName', { value: backend.service.serviceName });
     new CfnOutput(this, 'DatabaseSecretArn', { value: database.secret.secretArn });
     new CfnOutput(this, 'DifySecretArns', { value: secrets.all.map((s) => s.secretArn).join(',') });
+    new CfnOutput(this, 'InitPasswordCommand', {
+      description: 'Prints the password Dify asks for before the first admin account is created',
+      value: `aws secretsmanager get-secret-value --region ${this.region} --secret-id ${secrets.initPassword.secretArn} --query SecretString --output text`,
+    });
     new CfnOutput(this, 'DatabaseQueryCommand', {
       description: 'Query the database through the Data API (no network path needed)',
       value: `aws rds-data execute-statement --region ${this.region} --resource-arn ${database.cluster.clusterArn} --secret-arn ${database.secret.secretArn} --database ${Database.MAIN_DATABASE} --sql "select version()"`,

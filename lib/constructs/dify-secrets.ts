@@ -25,6 +25,11 @@ export class DifySecrets extends Construct {
   readonly innerApiKey: secretsmanager.Secret;
   /** ElastiCache auth token (16-128 characters). */
   readonly redisAuthToken: secretsmanager.Secret;
+  /**
+   * Dify INIT_PASSWORD: asked for before the first admin account can be created, so whoever reaches a fresh site
+   * first cannot take it over. Dify accepts at most 30 characters.
+   */
+  readonly initPassword: secretsmanager.Secret;
 
   constructor(scope: Construct, id: string, props: DifySecretsProps = {}) {
     super(scope, id);
@@ -40,10 +45,18 @@ export class DifySecrets extends Construct {
     this.pluginDaemonKey = make('PluginDaemonKey', 'plugin daemon SERVER_KEY / api PLUGIN_DAEMON_KEY', 40);
     this.innerApiKey = make('InnerApiKey', 'api INNER_API_KEY_FOR_PLUGIN / plugin daemon DIFY_INNER_API_KEY', 40);
     this.redisAuthToken = make('RedisAuthToken', 'ElastiCache Valkey AUTH token', 40);
+    this.initPassword = make('InitPassword', 'Dify INIT_PASSWORD (needed once, to create the admin account)', 24);
   }
 
   /** Every secret, for outputs and IAM grants. */
   get all(): secretsmanager.Secret[] {
-    return [this.secretKey, this.sandboxApiKey, this.pluginDaemonKey, this.innerApiKey, this.redisAuthToken];
+    return [
+      this.secretKey,
+      this.sandboxApiKey,
+      this.pluginDaemonKey,
+      this.innerApiKey,
+      this.redisAuthToken,
+      this.initPassword,
+    ];
   }
 }

@@ -40,6 +40,7 @@ const API_IMAGE_SECRETS = [
   'CODE_EXECUTION_API_KEY',
   'PLUGIN_DAEMON_KEY',
   'INNER_API_KEY_FOR_PLUGIN',
+  'INIT_PASSWORD',
 ];
 
 interface BackendView {
@@ -215,6 +216,7 @@ describe('backend on Fargate Spot (default configuration)', () => {
       'CODE_EXECUTION_API_KEY',
       'PLUGIN_DAEMON_KEY',
       'INNER_API_KEY_FOR_PLUGIN',
+      'INIT_PASSWORD',
     ];
     expect(new Set(distinct.map((name) => secretSource(api[name]))).size).toBe(distinct.length);
     expect(secretSource(api.DB_PASSWORD)).toMatch(/:password$/);

@@ -24,12 +24,13 @@ const SECRET_NAMES = [
   'CODE_EXECUTION_API_KEY',
   'PLUGIN_DAEMON_KEY',
   'INNER_API_KEY_FOR_PLUGIN',
+  'INIT_PASSWORD',
   'SERVER_KEY',
   'DIFY_INNER_API_KEY',
   'API_KEY',
 ];
 /** The ones the dify-api image reads (api, internal api, worker, beat, migration). */
-const API_IMAGE_SECRETS = SECRET_NAMES.slice(0, 7);
+const API_IMAGE_SECRETS = SECRET_NAMES.slice(0, 8);
 const DYNAMIC_SECRET_REFERENCE = '{{resolve:secretsmanager:';
 
 /**
