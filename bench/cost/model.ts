@@ -90,8 +90,8 @@ const SHARED_DEFAULTS = {
     { name: 'web', vcpu: 0.25, memoryGb: 0.5, spot: true },
     { name: 'api/worker', vcpu: 1, memoryGb: 2, spot: true },
   ],
-  // lib/constructs/dify-secrets.ts makes 5; Aurora's generated master credentials are the 6th.
-  lambdaSecrets: 6,
+  // lib/constructs/dify-secrets.ts makes 6; Aurora's generated master credentials are the 7th.
+  lambdaSecrets: 7,
   albSecrets: 3,
   publicIpv4: 1,
   albPublicIpv4: 0,
