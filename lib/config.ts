@@ -476,8 +476,9 @@ export function validateConfig(input: unknown): DifyEdgeConfig {
     v.fail('api.snapStart', true, 'false while api.provisionedConcurrency > 0 (Lambda does not combine them)');
   }
   const hours = typeof c.api.keepWarmHoursUtc === 'string' ? HOURS_PATTERN.exec(c.api.keepWarmHoursUtc) : null;
-  if (!hours || Number(hours[1]) > 23 || Number(hours[2]) > 23) {
-    v.fail('api.keepWarmHoursUtc', c.api.keepWarmHoursUtc, 'UTC hours "start-end", each 0..23, e.g. "0-10"');
+  // EventBridge cron hour ranges do not wrap around midnight.
+  if (!hours || Number(hours[1]) > 23 || Number(hours[2]) > 23 || Number(hours[1]) > Number(hours[2])) {
+    v.fail('api.keepWarmHoursUtc', c.api.keepWarmHoursUtc, 'UTC hours "start-end", 0 ≤ start ≤ end ≤ 23, e.g. "0-10"');
   }
   v.number('web.memoryMb', c.web.memoryMb, 512, 10240, { integer: true });
 

@@ -1,6 +1,7 @@
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Cache } from './constructs/cache';
 import { Database } from './constructs/database';
+import { SITE_URL_FIELD } from './constructs/site-url';
 
 /** A value that must reach a container as a secret: a whole secret, or one JSON field of it. */
 export interface SecretRef {
@@ -34,6 +35,8 @@ export interface DifyDependencies {
   readonly pluginDaemonKey: secretsmanager.ISecret;
   readonly innerApiKey: secretsmanager.ISecret;
   readonly initPassword: secretsmanager.ISecret;
+  /** Holds the public site URL under `siteUrl` (see constructs/site-url.ts). */
+  readonly siteUrlSecret: secretsmanager.ISecret;
   /** `http://host:8194` of dify-sandbox as seen by this container. */
   readonly sandboxEndpoint: string;
   /** `http://host:5002` of the plugin daemon as seen by this container. */
@@ -55,6 +58,19 @@ const CELERY_BROKER_TEMPLATE = (host: string) =>
   `rediss://:$REDIS_PASSWORD@${host}:${Cache.PORT}/1?ssl_cert_reqs=required`;
 
 /**
+ * Dify settings that must hold the public site URL (docker/.env.example). Empty, Dify falls back to the request's
+ * Host — the function URL's behind OAC — and issues cookies without `Secure`.
+ */
+export const SITE_URL_SETTINGS = [
+  'CONSOLE_WEB_URL',
+  'CONSOLE_API_URL',
+  'SERVICE_API_URL',
+  'APP_WEB_URL',
+  'FILES_URL',
+  'TRIGGER_URL',
+] as const;
+
+/**
  * Settings shared by every container running the dify-api image (api on Lambda, internal api, worker, beat,
  * migration). Names and meanings follow Dify's docker/.env.example and docker/docker-compose-template.yaml.
  */
@@ -65,11 +81,8 @@ export function difyApiImageSettings(deps: DifyDependencies, mode: 'api' | 'work
     DEPLOY_ENV: 'PRODUCTION',
     // Migrations run once per deploy in a dedicated ECS task (docs/adr/0003), never on every start.
     MIGRATION_ENABLED: 'false',
-    CONSOLE_WEB_URL: deps.siteUrl,
-    CONSOLE_API_URL: deps.siteUrl,
-    SERVICE_API_URL: deps.siteUrl,
-    APP_WEB_URL: deps.siteUrl,
-    FILES_URL: deps.siteUrl,
+    // Signed file URLs for plugins: the plugin daemon fetches them, and it shares a task with the internal api.
+    INTERNAL_FILES_URL: `http://localhost:${API_PORT}`,
     DB_TYPE: 'postgresql',
     DB_USERNAME: Database.USERNAME,
     DB_HOST: deps.databaseHost,
@@ -107,6 +120,9 @@ export function difyApiImageSettings(deps: DifyDependencies, mode: 'api' | 'work
       PLUGIN_DAEMON_KEY: { secret: deps.pluginDaemonKey },
       INNER_API_KEY_FOR_PLUGIN: { secret: deps.innerApiKey },
       INIT_PASSWORD: { secret: deps.initPassword },
+      ...Object.fromEntries(
+        SITE_URL_SETTINGS.map((name) => [name, { secret: deps.siteUrlSecret, field: SITE_URL_FIELD }]),
+      ),
     },
     templates: { CELERY_BROKER_URL: CELERY_BROKER_TEMPLATE(deps.redisHost) },
   };

@@ -11,7 +11,8 @@ interface NagAcknowledgement {
 
 const LAMBDA_BASIC_EXECUTION =
   'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]';
-const CUSTOM_RESOURCE_PATHS = /^(Database\/DatabaseInit|Migration\/(Migration|Provider)|LogRetention)/;
+const CUSTOM_RESOURCE_PATHS =
+  /^(Database\/DatabaseInit|Migration\/(Migration|Provider)|LogRetention|AWS679f53fac002430cb0da5b7982bd2287)/;
 const BUCKET_WILDCARDS = ['s3:Abort*', 's3:DeleteObject*', 's3:GetBucket*', 's3:GetObject*', 's3:List*'];
 
 /**
@@ -59,6 +60,12 @@ const ACKNOWLEDGEMENTS: NagAcknowledgement[] = [
     reason:
       'Automatic rotation would break running Dify: every key and password is read at container start only, ' +
       'and a new SECRET_KEY signs everyone out. Rotate by hand with a redeploy (README "Operations").',
+  },
+  {
+    id: 'AwsSolutions-SMG4',
+    paths: /^SiteUrlSetting\/Setting\/Resource$/,
+    reason:
+      'Holds the public site URL, not a credential: there is nothing to rotate; the stack rewrites it when the URL changes.',
   },
   {
     id: 'AwsSolutions-AEC4',

@@ -13,6 +13,7 @@ import { DatabaseMigration } from './constructs/database-migration';
 import { DifySecrets } from './constructs/dify-secrets';
 import { DistributionOrigins, EdgeDistribution, lambdaOrigins } from './constructs/distribution';
 import { Network } from './constructs/network';
+import { SiteUrl } from './constructs/site-url';
 import { Storage } from './constructs/storage';
 import { WebFunction } from './constructs/web-function';
 import {
@@ -78,10 +79,10 @@ export class DifyRegionalStack extends Stack {
       nodeType: config.redisNodeType,
     });
 
-    // Without a custom domain the site URL is left empty: Dify then builds same-origin relative URLs, and the
-    // functions need not know the distribution's name (which would be a dependency cycle: distribution → URL →
-    // function → distribution).
+    // The web front end calls the api on its own origin, so relative URLs suffice there; the api-image containers
+    // learn the public URL through the SiteUrl secret, written once the distribution exists (constructs/site-url.ts).
     const siteUrl = config.domain ? `https://${config.domain.name}` : '';
+    const siteUrlSetting = new SiteUrl(this, 'SiteUrlSetting');
     const backendHost = `${BACKEND_SERVICE_NAME}.${BACKEND_NAMESPACE}`;
     const baseDependencies: Omit<DifyDependencies, 'sandboxEndpoint' | 'pluginDaemonEndpoint'> = {
       region: this.region,
@@ -96,6 +97,7 @@ export class DifyRegionalStack extends Stack {
       pluginDaemonKey: secrets.pluginDaemonKey,
       innerApiKey: secrets.innerApiKey,
       initPassword: secrets.initPassword,
+      siteUrlSecret: siteUrlSetting.secret,
     };
     // Inside the backend task the parts talk over localhost; from outside they are reached by Cloud Map name.
     const inTask: DifyDependencies = {
@@ -148,11 +150,15 @@ export class DifyRegionalStack extends Stack {
       securityGroup: backend.securityGroup,
     });
     migration.resource.node.addDependency(database.databasesReady, cache.replicationGroup);
+    // The migration task needs its security-group rules into the database and cache before it starts; the
+    // security groups hold the rules added for every client.
+    migration.resource.node.addDependency(...database.cluster.connections.securityGroups, cache.securityGroup);
     // Workers run the new code only against the migrated schema.
     backend.service.node.addDependency(migration.resource);
 
     let origins: DistributionOrigins;
     let coldStartFunctionName: string | undefined;
+    const urlReaders: Construct[] = [backend.service];
     if (config.hosting === 'lambda') {
       const apiSettings = difyApiImageSettings(remote, 'api');
       const api = new ApiFunction(this, 'Api', {
@@ -194,6 +200,7 @@ export class DifyRegionalStack extends Stack {
       backend.allowApiClients(front.apiSecurityGroup);
       front.apiService.node.addDependency(migration.resource);
       front.webService.node.addDependency(migration.resource);
+      urlReaders.push(front.apiService);
       origins = front.origins;
       new CfnOutput(this, 'ApiServiceName', { value: front.apiService.serviceName, description: 'For bench wake' });
       new CfnOutput(this, 'WebServiceName', { value: front.webService.serviceName });
@@ -207,6 +214,9 @@ export class DifyRegionalStack extends Stack {
     });
 
     const siteOutput = config.domain ? siteUrl : this.distribution.url;
+    const publishedSiteUrl = siteUrlSetting.publish(siteOutput);
+    // ECS reads secrets when a task starts: start the services only once the URL is in place.
+    for (const service of urlReaders) service.node.addDependency(publishedSiteUrl);
     if (coldStartFunctionName) {
       new CfnOutput(this, 'BenchColdStartCommand', {
         description: 'Measures api cold starts through CloudFront (publishes versions; the alias is restored after)',

@@ -43,9 +43,8 @@ export class WebFunction extends Construct {
       environment: {
         ...props.environment,
         AWS_LWA_PORT: String(WEB_PORT),
-        // /apps renders quickly without data; Next.js answers 200 (or a redirect to /signin) once it is up.
+        // Any answer below 500 (a 200, or a redirect to /signin) means Next.js is up: the adapter's default.
         AWS_LWA_READINESS_CHECK_PATH: '/apps',
-        AWS_LWA_READINESS_CHECK_MIN_UNHEALTHY_STATUS: '500',
         AWS_LWA_ASYNC_INIT: 'true',
         AWS_LWA_INVOKE_MODE: 'response_stream',
       },

@@ -244,3 +244,15 @@ describe('optional settings', () => {
     expect(config.account).toBe('123456789012');
   });
 });
+
+describe('api.keepWarmHoursUtc', () => {
+  test.each(['22-3', '0-24', '9', 'nine-five'])('rejects %s', (hours) => {
+    expect(errorOf(withOverride({ api: { keepWarmHoursUtc: hours } }))).toContain(
+      `api.keepWarmHoursUtc: "${hours}" is not allowed; expected UTC hours "start-end", 0 ≤ start ≤ end ≤ 23`,
+    );
+  });
+
+  test('accepts a same-day range', () => {
+    expect(validateConfig(withOverride({ api: { keepWarmHoursUtc: '23-23' } })).api.keepWarmHoursUtc).toBe('23-23');
+  });
+});

@@ -41,6 +41,13 @@ const API_IMAGE_SECRETS = [
   'PLUGIN_DAEMON_KEY',
   'INNER_API_KEY_FOR_PLUGIN',
   'INIT_PASSWORD',
+  // Not credentials: the public site URL, read from the site-URL secret (lib/constructs/site-url.ts).
+  'CONSOLE_WEB_URL',
+  'CONSOLE_API_URL',
+  'SERVICE_API_URL',
+  'APP_WEB_URL',
+  'FILES_URL',
+  'TRIGGER_URL',
 ];
 
 interface BackendView {

@@ -312,10 +312,12 @@ describe('Lambda front and CloudFront (default configuration)', () => {
     expect(getAtt(crossRegionExport(regional, edge, webAclId))).toEqual([aclId, 'Arn']);
   });
 
-  test('without a custom domain there are no aliases and the site URLs are left relative', () => {
+  test('without a custom domain there are no aliases, and the site URLs are not plain settings', () => {
     const config = distributionConfig(regional);
     expect(config.Aliases).toBeUndefined();
-    expect(apiEnv.CONSOLE_API_URL).toBe('');
+    // They come from the site-URL secret, written once the distribution exists (test/stacks/site-url.test.ts).
+    expect(apiEnv.CONSOLE_API_URL).toBeUndefined();
+    expect(JSON.parse(flatten(apiEnv.DIFY_EDGE_SECRETS))).toHaveProperty('CONSOLE_API_URL');
   });
 
   test('the default web ACL allows by default and fits the Free plan with metrics on every rule', () => {
@@ -382,8 +384,11 @@ describe('custom domain and IPv4 + IPv6 allow-lists', () => {
 
   test('Dify builds its URLs from the custom domain', () => {
     const apiEnv = lambdaEnvironment(resource(regional, outputTarget(regional, 'ApiFunctionName')));
-    expect(apiEnv.CONSOLE_API_URL).toBe(`https://${CUSTOM_DOMAIN.name}`);
-    expect(apiEnv.CONSOLE_WEB_URL).toBe(`https://${CUSTOM_DOMAIN.name}`);
+    const refs = JSON.parse(flatten(apiEnv.DIFY_EDGE_SECRETS)) as Record<string, string>;
+    expect(refs.CONSOLE_API_URL).toMatch(/#siteUrl$/);
+    expect(refs.CONSOLE_WEB_URL).toBe(refs.CONSOLE_API_URL);
+    const [, publisher] = onlyResource(regional, 'Custom::AWS');
+    expect(flatten(propsOf(publisher).Create)).toContain(`https://${CUSTOM_DOMAIN.name}`);
     expect(flatten(regional.Outputs?.SiteUrl?.Value)).toBe(`https://${CUSTOM_DOMAIN.name}`);
   });
 

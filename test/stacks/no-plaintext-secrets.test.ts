@@ -30,7 +30,16 @@ const SECRET_NAMES = [
   'API_KEY',
 ];
 /** The ones the dify-api image reads (api, internal api, worker, beat, migration). */
-const API_IMAGE_SECRETS = SECRET_NAMES.slice(0, 8);
+/** Not credentials, but they travel the same way: the site URL lives in a secret (lib/constructs/site-url.ts). */
+const SITE_URL_SETTINGS = [
+  'CONSOLE_WEB_URL',
+  'CONSOLE_API_URL',
+  'SERVICE_API_URL',
+  'APP_WEB_URL',
+  'FILES_URL',
+  'TRIGGER_URL',
+];
+const API_IMAGE_SECRETS = [...SECRET_NAMES.slice(0, 8), ...SITE_URL_SETTINGS];
 const DYNAMIC_SECRET_REFERENCE = '{{resolve:secretsmanager:';
 
 /**

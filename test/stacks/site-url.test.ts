@@ -1,0 +1,91 @@
+import {
+  CfnTemplate,
+  container,
+  dependsOn,
+  environmentOf,
+  flatten,
+  lambdaEnvironment,
+  onlyResource,
+  propsOf,
+  removeSynthOutputs,
+  resource,
+  resourcesOfType,
+  secretsOf,
+  synthTemplates,
+} from './template-helpers';
+
+const URL_SETTINGS = [
+  'CONSOLE_WEB_URL',
+  'CONSOLE_API_URL',
+  'SERVICE_API_URL',
+  'APP_WEB_URL',
+  'FILES_URL',
+  'TRIGGER_URL',
+];
+
+afterAll(removeSynthOutputs);
+
+/** The one secret whose placeholder template has a `siteUrl` field. */
+function siteUrlSecretId(template: CfnTemplate): string {
+  const found = resourcesOfType(template, 'AWS::SecretsManager::Secret').filter(([, r]) =>
+    String(
+      (propsOf(r).GenerateSecretString as { SecretStringTemplate?: string } | undefined)?.SecretStringTemplate,
+    ).includes('siteUrl'),
+  );
+  expect(found).toHaveLength(1);
+  return found[0][0];
+}
+
+/** The custom resource that writes the URL, with the SecretString it writes. */
+function publisher(template: CfnTemplate): { id: string; create: string } {
+  const [id, r] = onlyResource(template, 'Custom::AWS');
+  return { id, create: flatten(propsOf(r).Create) };
+}
+
+describe('public site URL (lambda hosting, no custom domain)', () => {
+  const { regional } = synthTemplates();
+  const secretId = siteUrlSecretId(regional);
+
+  test('the URL is written into the secret once the distribution exists: https://<distribution domain>', () => {
+    const { create } = publisher(regional);
+    const [distributionId] = onlyResource(regional, 'AWS::CloudFront::Distribution');
+    expect(create).toContain('"action":"PutSecretValue"');
+    expect(create).toContain(`<Ref:${secretId}>`);
+    expect(create).toContain(`https://<GetAtt:${distributionId}.DomainName>`);
+  });
+
+  test('the api function reads every URL setting from that secret (an ARN reference, no value)', () => {
+    const api = resourcesOfType(regional, 'AWS::Lambda::Function').find(
+      ([, r]) => propsOf(r).PackageType === 'Image' && flatten(lambdaEnvironment(r).AWS_LWA_PORT) === '5001',
+    );
+    if (!api) throw new Error('no api function');
+    const env = lambdaEnvironment(api[1]);
+    const refs = JSON.parse(flatten(env.DIFY_EDGE_SECRETS)) as Record<string, string>;
+    for (const name of URL_SETTINGS) {
+      expect(refs[name]).toBe(`<Ref:${secretId}>#siteUrl`);
+      expect(env[name]).toBeUndefined();
+    }
+    expect(env.INTERNAL_FILES_URL).toBe('http://localhost:5001');
+  });
+
+  test('backend containers get the URLs as ECS secrets and start only after the URL is written', () => {
+    const [, service] = onlyResource(regional, 'AWS::ECS::Service');
+    expect(dependsOn(service)).toContain(publisher(regional).id);
+    const taskId = flatten(propsOf(service).TaskDefinition).replace(/^<Ref:(\w+)>$/, '$1');
+    const task = resource(regional, taskId);
+    for (const name of ['worker', 'beat', 'internal-api']) {
+      const secrets = secretsOf(container(task, name));
+      for (const setting of URL_SETTINGS) expect(flatten(secrets[setting])).toContain(`<Ref:${secretId}>:siteUrl::`);
+      expect(environmentOf(container(task, name)).INTERNAL_FILES_URL).toBe('http://localhost:5001');
+    }
+  });
+});
+
+describe('public site URL with a custom domain', () => {
+  test('the domain is written', () => {
+    const { regional } = synthTemplates({
+      domain: { name: 'dify.example.com', certificateArn: 'arn:aws:acm:us-east-1:123456789012:certificate/abc-1' },
+    });
+    expect(publisher(regional).create).toContain('https://dify.example.com');
+  });
+});
