@@ -28,27 +28,10 @@ import {
   secretsOf,
   synthTemplates,
 } from './template-helpers';
+import { API_IMAGE_SECRETS } from './expected-settings';
 
 const BACKEND_CONTAINERS = ['sandbox', 'plugin-daemon', 'internal-api', 'worker', 'beat'];
 const API_IMAGE_CONTAINERS = ['internal-api', 'worker', 'beat'];
-/** Secrets every container running the dify-api image needs (Dify docker/.env.example). */
-const API_IMAGE_SECRETS = [
-  'SECRET_KEY',
-  'DB_PASSWORD',
-  'PGVECTOR_PASSWORD',
-  'REDIS_PASSWORD',
-  'CODE_EXECUTION_API_KEY',
-  'PLUGIN_DAEMON_KEY',
-  'INNER_API_KEY_FOR_PLUGIN',
-  'INIT_PASSWORD',
-  // Not credentials: the public site URL, read from the site-URL secret (lib/constructs/site-url.ts).
-  'CONSOLE_WEB_URL',
-  'CONSOLE_API_URL',
-  'SERVICE_API_URL',
-  'APP_WEB_URL',
-  'FILES_URL',
-  'TRIGGER_URL',
-];
 
 interface BackendView {
   readonly template: CfnTemplate;

@@ -14,32 +14,9 @@ import {
   stringLeaves,
   synthTemplates,
 } from './template-helpers';
+import { API_IMAGE_CREDENTIALS, API_IMAGE_SECRETS, BACKEND_ONLY_CREDENTIALS } from './expected-settings';
 
-/** Settings whose values are credentials: they may only ever travel as secret references. */
-const SECRET_NAMES = [
-  'SECRET_KEY',
-  'DB_PASSWORD',
-  'PGVECTOR_PASSWORD',
-  'REDIS_PASSWORD',
-  'CODE_EXECUTION_API_KEY',
-  'PLUGIN_DAEMON_KEY',
-  'INNER_API_KEY_FOR_PLUGIN',
-  'INIT_PASSWORD',
-  'SERVER_KEY',
-  'DIFY_INNER_API_KEY',
-  'API_KEY',
-];
-/** The ones the dify-api image reads (api, internal api, worker, beat, migration). */
-/** Not credentials, but they travel the same way: the site URL lives in a secret (lib/constructs/site-url.ts). */
-const SITE_URL_SETTINGS = [
-  'CONSOLE_WEB_URL',
-  'CONSOLE_API_URL',
-  'SERVICE_API_URL',
-  'APP_WEB_URL',
-  'FILES_URL',
-  'TRIGGER_URL',
-];
-const API_IMAGE_SECRETS = [...SECRET_NAMES.slice(0, 8), ...SITE_URL_SETTINGS];
+const SECRET_NAMES = [...API_IMAGE_CREDENTIALS, ...BACKEND_ONLY_CREDENTIALS];
 const DYNAMIC_SECRET_REFERENCE = '{{resolve:secretsmanager:';
 
 /**

@@ -13,15 +13,7 @@ import {
   secretsOf,
   synthTemplates,
 } from './template-helpers';
-
-const URL_SETTINGS = [
-  'CONSOLE_WEB_URL',
-  'CONSOLE_API_URL',
-  'SERVICE_API_URL',
-  'APP_WEB_URL',
-  'FILES_URL',
-  'TRIGGER_URL',
-];
+import { SITE_URL_SETTINGS } from './expected-settings';
 
 afterAll(removeSynthOutputs);
 
@@ -61,7 +53,7 @@ describe('public site URL (lambda hosting, no custom domain)', () => {
     if (!api) throw new Error('no api function');
     const env = lambdaEnvironment(api[1]);
     const refs = JSON.parse(flatten(env.DIFY_EDGE_SECRETS)) as Record<string, string>;
-    for (const name of URL_SETTINGS) {
+    for (const name of SITE_URL_SETTINGS) {
       expect(refs[name]).toBe(`<Ref:${secretId}>#siteUrl`);
       expect(env[name]).toBeUndefined();
     }
@@ -75,7 +67,8 @@ describe('public site URL (lambda hosting, no custom domain)', () => {
     const task = resource(regional, taskId);
     for (const name of ['worker', 'beat', 'internal-api']) {
       const secrets = secretsOf(container(task, name));
-      for (const setting of URL_SETTINGS) expect(flatten(secrets[setting])).toContain(`<Ref:${secretId}>:siteUrl::`);
+      for (const setting of SITE_URL_SETTINGS)
+        expect(flatten(secrets[setting])).toContain(`<Ref:${secretId}>:siteUrl::`);
       expect(environmentOf(container(task, name)).INTERNAL_FILES_URL).toBe('http://localhost:5001');
     }
   });
