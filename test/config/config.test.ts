@@ -220,6 +220,8 @@ describe('cdk synth with a bad configuration (the real CLI)', () => {
     expect(result.failed).toBe(true);
     expect(result.stderr).toContain('waf.allowedIpv4Cidrs[0]: "10.0.0.300/24"');
     expect(result.stderr).toContain('database.maxAcu: 1');
+    // A configuration mistake is shown as a message, not as a stack trace.
+    expect(result.stderr).not.toMatch(/\n\s+at .*\(.*:\d+:\d+\)/);
     expect(fs.readdirSync(outdir).filter((f) => f.endsWith('.template.json'))).toHaveLength(0);
   });
 });
