@@ -5,7 +5,8 @@ import { phaseNames } from './markdown';
 const SERIES_COLORS = ['#1f6fb4', '#e0731a'];
 const WIDTH = 960;
 const LEFT = 170;
-const RIGHT = 40;
+// Room right of the plot for the median labels, so they never sit on top of a far outlier.
+const RIGHT = 120;
 const TOP = 70;
 const BAND = 30;
 const PHASE_GAP = 22;
@@ -99,7 +100,7 @@ export function compareSvg(a: BenchResult, b: BenchResult): string {
           );
         });
         parts.push(
-          `<text x="${WIDTH - RIGHT + 4}" y="${middle + 4}" font-size="10" fill="${color}" text-anchor="end" dx="-4">` +
+          `<text x="${WIDTH - RIGHT + 12}" y="${middle + 4}" font-size="10" fill="${color}" text-anchor="start">` +
             `${escapeXml(`median ${formatMs(median)}`)}</text>`,
         );
       }
