@@ -81,6 +81,9 @@ export function difyApiImageSettings(deps: DifyDependencies, mode: 'api' | 'work
     DEPLOY_ENV: 'PRODUCTION',
     // Migrations run once per deploy in a dedicated ECS task (docs/adr/0003), never on every start.
     MIGRATION_ENABLED: 'false',
+    // Changes with the custom domain, so a domain change restarts the backend tasks (which re-read the site URL)
+    // and publishes a new api version; without a domain the distribution's name never changes.
+    DIFY_EDGE_SITE_DOMAIN: deps.siteUrl === '' ? 'cloudfront-default' : deps.siteUrl.replace(/^https:\/\//, ''),
     // Signed file URLs for plugins: the plugin daemon fetches them, and it shares a task with the internal api.
     INTERNAL_FILES_URL: `http://localhost:${API_PORT}`,
     DB_TYPE: 'postgresql',

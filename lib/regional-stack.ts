@@ -183,7 +183,7 @@ export class DifyRegionalStack extends Stack {
       api.function.node.addDependency(migration.resource);
       web.function.node.addDependency(migration.resource);
       origins = lambdaOrigins(this, api.url, web.url);
-      if (config.api.keepWarm) api.addKeepWarmSchedule(config.api.keepWarmHoursUtc);
+      if (config.api.keepWarm) urlReaders.push(api.addKeepWarmSchedule(config.api.keepWarmHoursUtc));
       new CfnOutput(this, 'ApiFunctionName', { value: api.function.functionName, description: 'For bench cold-start' });
       coldStartFunctionName = api.function.functionName;
       new CfnOutput(this, 'WebFunctionName', { value: web.function.functionName });
@@ -215,7 +215,8 @@ export class DifyRegionalStack extends Stack {
 
     const siteOutput = config.domain ? siteUrl : this.distribution.url;
     const publishedSiteUrl = siteUrlSetting.publish(siteOutput);
-    // ECS reads secrets when a task starts: start the services only once the URL is in place.
+    // ECS reads secrets when a task starts, and a keep-warm ping starts a Lambda environment that keeps what it read:
+    // start them only once the URL is in place.
     for (const service of urlReaders) service.node.addDependency(publishedSiteUrl);
     if (coldStartFunctionName) {
       new CfnOutput(this, 'BenchColdStartCommand', {

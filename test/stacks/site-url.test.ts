@@ -82,3 +82,24 @@ describe('public site URL with a custom domain', () => {
     expect(publisher(regional).create).toContain('https://dify.example.com');
   });
 });
+
+describe('components that would cache the site URL start after it is written', () => {
+  test('the keep-warm schedule waits for the URL write', () => {
+    const { regional } = synthTemplates({ api: { keepWarm: true } });
+    const [, schedule] = onlyResource(regional, 'AWS::Scheduler::Schedule');
+    expect(dependsOn(schedule)).toContain(publisher(regional).id);
+  });
+
+  test('a custom domain is part of the containers’ settings, so changing it replaces tasks and api versions', () => {
+    const { regional } = synthTemplates({
+      domain: { name: 'dify.example.com', certificateArn: 'arn:aws:acm:us-east-1:123456789012:certificate/abc-1' },
+    });
+    const [, service] = onlyResource(regional, 'AWS::ECS::Service');
+    const task = resource(regional, flatten(propsOf(service).TaskDefinition).replace(/^<Ref:(\w+)>$/, '$1'));
+    expect(environmentOf(container(task, 'worker')).DIFY_EDGE_SITE_DOMAIN).toBe('dify.example.com');
+    const api = resourcesOfType(regional, 'AWS::Lambda::Function').find(
+      ([, r]) => flatten(lambdaEnvironment(r).AWS_LWA_PORT) === '5001',
+    );
+    expect(api && lambdaEnvironment(api[1]).DIFY_EDGE_SITE_DOMAIN).toBe('dify.example.com');
+  });
+});
