@@ -69,7 +69,7 @@ export const BACKEND_SERVICE_NAME = 'backend';
  * for the plugin daemon's callbacks, and dify-sandbox. One task means one ENI, one Spot price and localhost between
  * the parts (docs/adr/0004). The api on Lambda reaches the sandbox and plugin daemon at `backend.<namespace>`.
  *
- * Memory reservations (soft) add up to about 3 GB of the default 4 GB: worker ≈ 1 GB (gevent, document parsing),
+ * Memory reservations (soft) add up to 3 GiB of the default 4 GiB: worker 1 GiB (gevent, document parsing),
  * internal api 768 MiB, plugin daemon 768 MiB plus a Python process per installed plugin, beat and sandbox 256 MiB
  * each; the headroom absorbs spikes without any container hitting a hard limit.
  */
