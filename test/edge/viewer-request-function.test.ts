@@ -4,8 +4,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import * as vm from 'node:vm';
 import { FORWARDED_AUTHORIZATION_HEADER } from '../../edge/constants';
+import { loadViewerRequestFunction } from './request-path-support';
 
 const SOURCE_PATH = join(__dirname, '..', '..', 'edge', 'viewer-request', 'index.js');
 const source = readFileSync(SOURCE_PATH, 'utf8');
@@ -29,15 +29,8 @@ interface FunctionsResponse {
 }
 type ViewerRequestHandler = (event: unknown) => FunctionsRequest | FunctionsResponse;
 
-function loadHandler(): ViewerRequestHandler {
-  const context = vm.createContext({});
-  vm.runInContext(source, context, { filename: SOURCE_PATH });
-  const loaded: unknown = vm.runInContext('typeof handler === "function" ? handler : undefined', context);
-  if (typeof loaded !== 'function') throw new Error('edge/viewer-request/index.js defines no top-level handler');
-  return loaded as ViewerRequestHandler;
-}
-
-const handler = loadHandler();
+// The same loader the request-path test uses: a fresh vm context with no require, module, process or Buffer.
+const handler: ViewerRequestHandler = loadViewerRequestFunction() as ViewerRequestHandler;
 
 function viewerRequestEvent(
   request: Partial<FunctionsRequest> & { uri: string },
