@@ -93,11 +93,16 @@ export function difyApiImageSettings(deps: DifyDependencies, mode: 'api' | 'work
     DB_DATABASE: Database.MAIN_DATABASE,
     // Aurora may pause or fail over; a pre-ping drops dead pooled connections instead of failing a request.
     SQLALCHEMY_POOL_PRE_PING: 'true',
+    // Appended to the SQLAlchemy URL; psycopg2's default `prefer` would fall back to plain text silently.
+    DB_EXTRAS: 'sslmode=require',
     REDIS_HOST: deps.redisHost,
     REDIS_PORT: String(Cache.PORT),
     REDIS_USERNAME: '',
     REDIS_DB: '0',
     REDIS_USE_SSL: 'true',
+    // Dify's own Redis clients (cache, locks, pub/sub) and Celery's SSL options default to CERT_NONE; ElastiCache
+    // presents a certificate from a public Amazon CA, so verify it. Only the upper-case name is recognised.
+    REDIS_SSL_CERT_REQS: 'CERT_REQUIRED',
     CELERY_BACKEND: 'redis',
     STORAGE_TYPE: 's3',
     S3_BUCKET_NAME: deps.bucketName,
@@ -111,6 +116,10 @@ export function difyApiImageSettings(deps: DifyDependencies, mode: 'api' | 'work
     CODE_EXECUTION_ENDPOINT: deps.sandboxEndpoint,
     PLUGIN_DAEMON_URL: deps.pluginDaemonEndpoint,
     MARKETPLACE_ENABLED: 'true',
+    // The api's own default (15 MB) is below the plugin daemon's 50 MB (MAX_PLUGIN_PACKAGE_SIZE), as in Dify's compose.
+    PLUGIN_MAX_PACKAGE_SIZE: '52428800',
+    // Real-time collaboration needs gunicorn's websocket worker, which one gevent worker on Lambda does not run.
+    ENABLE_COLLABORATION_MODE: 'false',
   };
   return {
     environment,

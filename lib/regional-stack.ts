@@ -45,6 +45,8 @@ export const EDGE_UPLOAD_LIMITS: Record<string, string> = {
   UPLOAD_IMAGE_FILE_SIZE_LIMIT: '1',
   UPLOAD_VIDEO_FILE_SIZE_LIMIT: '1',
   UPLOAD_AUDIO_FILE_SIZE_LIMIT: '1',
+  ATTACHMENT_IMAGE_FILE_SIZE_LIMIT: '1',
+  ANNOTATION_IMPORT_FILE_SIZE_LIMIT: '1',
 };
 
 /** Private DNS namespace the backend task registers in. */

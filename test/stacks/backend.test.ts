@@ -149,6 +149,11 @@ describe('backend on Fargate Spot (default configuration)', () => {
         PGVECTOR_USER: env.DB_USERNAME,
         REDIS_PORT: '6379',
         REDIS_USE_SSL: 'true',
+        // Dify only recognises the upper-case name; anything else silently means CERT_NONE.
+        REDIS_SSL_CERT_REQS: 'CERT_REQUIRED',
+        DB_EXTRAS: 'sslmode=require',
+        PLUGIN_MAX_PACKAGE_SIZE: '52428800',
+        INTERNAL_FILES_URL: 'http://localhost:5001',
         STORAGE_TYPE: 's3',
         S3_REGION: 'ap-northeast-1',
         S3_USE_AWS_MANAGED_IAM: 'true',

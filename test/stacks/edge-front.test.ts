@@ -149,6 +149,19 @@ describe('Lambda front and CloudFront (default configuration)', () => {
     });
   });
 
+  test('Dify on the api function refuses uploads the edge could not pass (1 MB, whole MB settings)', () => {
+    for (const name of [
+      'UPLOAD_FILE_SIZE_LIMIT',
+      'UPLOAD_IMAGE_FILE_SIZE_LIMIT',
+      'UPLOAD_VIDEO_FILE_SIZE_LIMIT',
+      'UPLOAD_AUDIO_FILE_SIZE_LIMIT',
+      'ATTACHMENT_IMAGE_FILE_SIZE_LIMIT',
+      'ANNOTATION_IMPORT_FILE_SIZE_LIMIT',
+    ]) {
+      expect([name, apiEnv[name]]).toEqual([name, '1']);
+    }
+  });
+
   test('the api reaches the database, Valkey, S3 and the backend by their private names', () => {
     const [clusterId] = onlyResource(regional, 'AWS::RDS::DBCluster');
     const [cacheId] = onlyResource(regional, 'AWS::ElastiCache::ReplicationGroup');
