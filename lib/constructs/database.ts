@@ -73,7 +73,8 @@ export class Database extends Construct {
       cloudwatchLogsExports: ['postgresql'],
       cloudwatchLogsRetention: 30,
     });
-    this.secret = this.cluster.secret!;
+    if (!this.cluster.secret) throw new Error('Database: the cluster was created without generated credentials');
+    this.secret = this.cluster.secret;
     // A snapshot without its password is a restore chore: keep the secret with the data. `cluster.secret` is only
     // the attachment; the generated secret itself is the cluster's child named 'Secret'.
     const generatedSecret = this.cluster.node.tryFindChild('Secret');

@@ -76,3 +76,21 @@ export function originRequestEvent(options: OriginRequestOptions = {}): CloudFro
 export function requestOf(event: CloudFrontRequestEvent): CloudFrontRequest {
   return event.Records[0].cf.request;
 }
+
+/**
+ * A multipart/form-data body as a browser sends it for a file upload: the file part (binary, as is) and optional
+ * text fields after it.
+ */
+export function multipartUpload(boundary: string, fileBytes: Buffer, fields: Record<string, string> = {}): Buffer {
+  const textParts = Object.entries(fields).map(
+    ([name, value]) => `\r\n--${boundary}\r\nContent-Disposition: form-data; name="${name}"\r\n\r\n${value}`,
+  );
+  return Buffer.concat([
+    Buffer.from(
+      `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="scan.bin"\r\n` +
+        'Content-Type: application/octet-stream\r\n\r\n',
+    ),
+    fileBytes,
+    Buffer.from(`${textParts.join('')}\r\n--${boundary}--\r\n`),
+  ]);
+}

@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { CloudFrontRequest, CloudFrontRequestEvent, CloudFrontResultResponse } from 'aws-lambda';
 import { FORWARDED_AUTHORIZATION_HEADER } from '../../edge/constants';
 import { handler } from '../../edge/payload-signer';
-import { header, originRequestEvent, requestOf } from './origin-request-event';
+import { header, multipartUpload, originRequestEvent, requestOf } from './origin-request-event';
 
 // Computed here, independently of the code under test.
 function expectedSha256(bytes: Buffer | string): string {
@@ -23,19 +23,6 @@ function asResponse(result: CloudFrontRequest | CloudFrontResultResponse): Cloud
 
 function contentSha256Of(request: CloudFrontRequest): string[] {
   return (request.headers['x-amz-content-sha256'] ?? []).map((entry) => entry.value);
-}
-
-function multipartUpload(boundary: string, fileBytes: Buffer): Buffer {
-  return Buffer.concat([
-    Buffer.from(
-      `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="scan.bin"\r\n` +
-        'Content-Type: application/octet-stream\r\n\r\n',
-    ),
-    fileBytes,
-    Buffer.from(
-      `\r\n--${boundary}\r\nContent-Disposition: form-data; name="user"\r\n\r\nabc-123\r\n--${boundary}--\r\n`,
-    ),
-  ]);
 }
 
 describe('payload signer: x-amz-content-sha256', () => {
@@ -69,7 +56,7 @@ describe('payload signer: x-amz-content-sha256', () => {
 
   test('multipart upload with bytes that are not valid UTF-8 is hashed as raw bytes', async () => {
     const fileBytes = Buffer.concat([Buffer.from([0xff, 0xfe, 0x00, 0x80, 0xc3, 0x28]), randomBytes(4096)]);
-    const body = multipartUpload('----DifyBoundary7MA4YWxkTrZu0gW', fileBytes);
+    const body = multipartUpload('----DifyBoundary7MA4YWxkTrZu0gW', fileBytes, { user: 'abc-123' });
     const event = originRequestEvent({
       method: 'POST',
       uri: '/console/api/files/upload',

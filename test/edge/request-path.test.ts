@@ -6,6 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { EDGE_BODY_LIMIT_BYTES, FORWARDED_AUTHORIZATION_HEADER, PAYLOAD_TOO_LARGE_MESSAGE } from '../../edge/constants';
+import { multipartUpload } from './origin-request-event';
 import {
   type AppEcho,
   type EdgeOptions,
@@ -57,17 +58,6 @@ async function withEdge<T>(options: EdgeOptions, run: (other: EdgeStandIn) => Pr
   } finally {
     await other.close();
   }
-}
-
-function multipartUpload(boundary: string, fileBytes: Buffer): Buffer {
-  return Buffer.concat([
-    Buffer.from(
-      `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="scan.bin"\r\n` +
-        'Content-Type: application/octet-stream\r\n\r\n',
-    ),
-    fileBytes,
-    Buffer.from(`\r\n--${boundary}--\r\n`),
-  ]);
 }
 
 function expectForbidden(answer: HttpAnswer, reason: RegExp): void {
