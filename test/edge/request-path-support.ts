@@ -148,6 +148,14 @@ type ViewerRequestFunction = (event: unknown) => FunctionsRequest | FunctionsRes
 const VIEWER_FUNCTION_PATH = join(__dirname, '..', '..', 'edge', 'viewer-request', 'index.js');
 
 /** Evaluates the function as CloudFront Functions does: a plain script with a top-level handler, no Node globals. */
+/** The `context` of a CloudFront Functions viewer-request event (documented example values). */
+export const VIEWER_REQUEST_CONTEXT = {
+  distributionDomainName: 'd111111abcdef8.cloudfront.net',
+  distributionId: 'EDFDVBD6EXAMPLE',
+  eventType: 'viewer-request',
+  requestId: 'EXAMPLEntjQpEXAMPLE_SG5Z-EXAMPLEPmPfEXAMPLEu3EqEXAMPLE==',
+};
+
 export function loadViewerRequestFunction(): ViewerRequestFunction {
   const context = vm.createContext({});
   vm.runInContext(readFileSync(VIEWER_FUNCTION_PATH, 'utf8'), context, { filename: VIEWER_FUNCTION_PATH });
@@ -210,12 +218,7 @@ function viewerRequestEventFrom(message: http.IncomingMessage): ViewerRequestEve
   }
   return {
     version: '1.0',
-    context: {
-      distributionDomainName: 'd111111abcdef8.cloudfront.net',
-      distributionId: 'EDFDVBD6EXAMPLE',
-      eventType: 'viewer-request',
-      requestId: 'EXAMPLEntjQpEXAMPLE_SG5Z-EXAMPLEPmPfEXAMPLEu3EqEXAMPLE==',
-    },
+    context: VIEWER_REQUEST_CONTEXT,
     viewer: { ip: '198.51.100.11' },
     request: {
       method: message.method ?? 'GET',

@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FORWARDED_AUTHORIZATION_HEADER } from '../../edge/constants';
-import { loadViewerRequestFunction } from './request-path-support';
+import { VIEWER_REQUEST_CONTEXT, loadViewerRequestFunction } from './request-path-support';
 
 const SOURCE_PATH = join(__dirname, '..', '..', 'edge', 'viewer-request', 'index.js');
 const source = readFileSync(SOURCE_PATH, 'utf8');
@@ -38,12 +38,7 @@ function viewerRequestEvent(
 ): { version: string; context: object; viewer: object; request: FunctionsRequest } {
   return {
     version: '1.0',
-    context: {
-      distributionDomainName: 'd111111abcdef8.cloudfront.net',
-      distributionId: 'EDFDVBD6EXAMPLE',
-      eventType: 'viewer-request',
-      requestId: 'EXAMPLEntjQpEXAMPLE_SG5Z-EXAMPLEPmPfEXAMPLEu3EqEXAMPLE==',
-    },
+    context: VIEWER_REQUEST_CONTEXT,
     viewer: { ip: '198.51.100.11' },
     request: {
       method,
