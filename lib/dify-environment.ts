@@ -23,7 +23,10 @@ export interface ContainerSettings {
 /** Everything the Dify settings are derived from. */
 export interface DifyDependencies {
   readonly region: string;
-  /** Public site URL (CloudFront domain or custom domain), e.g. `https://dify.example.com`. */
+  /**
+   * `https://<custom domain>`, or '' without one. Known at synth time, unlike the distribution's name: the api-image
+   * containers get the full public URL from `siteUrlSecret` instead.
+   */
   readonly siteUrl: string;
   readonly databaseHost: string;
   readonly databaseSecret: secretsmanager.ISecret;
