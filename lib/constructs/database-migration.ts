@@ -6,6 +6,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
 import { bundledFunction } from '../bundled-function';
+import { waitForRolePolicies } from '../custom-resource-permissions';
 import { acknowledgeProviderInvokes } from '../nag-suppressions';
 import { ContainerSettings } from '../dify-environment';
 import { ecsSecrets, entrypointWithTemplates } from './ecs-settings';
@@ -109,5 +110,6 @@ export class DatabaseMigration extends Construct {
         LogStreamPrefix: MIGRATION_STREAM_PREFIX,
       },
     });
+    waitForRolePolicies(this.resource, runner, checker, provider);
   }
 }

@@ -5,6 +5,7 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
 import { bundledFunction } from '../bundled-function';
+import { waitForRolePolicies } from '../custom-resource-permissions';
 import { acknowledgeProviderInvokes } from '../nag-suppressions';
 
 export interface DatabaseProps {
@@ -105,6 +106,7 @@ export class Database extends Construct {
     // security-group rules added by later clients, which would make dependency cycles.
     const writer = this.cluster.node.tryFindChild('Writer');
     if (writer) this.databasesReady.node.addDependency(writer);
+    waitForRolePolicies(this.databasesReady, initFunction, provider);
   }
 
   /** Lets `peer` open PostgreSQL connections. */

@@ -1,7 +1,9 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
+import { waitForRolePolicies } from '../custom-resource-permissions';
 
 /** JSON field of the site-URL secret that holds `https://<host>`. */
 export const SITE_URL_FIELD = 'siteUrl';
@@ -42,11 +44,18 @@ export class SiteUrl extends Construct {
       parameters: { SecretId: this.secret.secretArn, SecretString: JSON.stringify({ [SITE_URL_FIELD]: url }) },
       physicalResourceId: cr.PhysicalResourceId.of('dify-site-url'),
     };
-    return new cr.AwsCustomResource(this, 'Publish', {
+    const publish = new cr.AwsCustomResource(this, 'Publish', {
       onCreate: call,
       onUpdate: call,
       policy: cr.AwsCustomResourcePolicy.fromSdkCalls({ resources: [this.secret.secretArn] }),
       installLatestAwsSdk: false,
     });
+    // AwsCustomResource waits for its own policy; this also covers any other policy on the shared singleton role.
+    const resource = publish.node.defaultChild;
+    if (!resource || !(publish.grantPrincipal instanceof iam.Role)) {
+      throw new Error('SiteUrl: AwsCustomResource no longer exposes its custom resource and role');
+    }
+    waitForRolePolicies(resource, publish.grantPrincipal);
+    return publish;
   }
 }
