@@ -145,6 +145,20 @@ export interface DomainConfig {
   readonly certificateArn: string;
 }
 
+/** Lets Dify retrieve from Amazon Bedrock Knowledge Bases through its External Knowledge API (docs/adr/0012). */
+export interface BedrockKnowledgeBasesConfig {
+  /**
+   * Ids of the knowledge bases Dify may query (10 letters or digits each, as the Bedrock console shows them). The
+   * function's role may call `bedrock:Retrieve` on these and nothing else. At least one.
+   */
+  readonly knowledgeBaseIds: string[];
+  /**
+   * Region the knowledge bases live in.
+   * @default the regional stack's `region`
+   */
+  readonly region?: string;
+}
+
 /** The whole configuration of one deployment. Read from `dify-edge.config.json`, overridable with `-c`. */
 export interface DifyEdgeConfig {
   /**
@@ -209,6 +223,11 @@ export interface DifyEdgeConfig {
   readonly backend: BackendConfig;
   /** @default see WafConfig */
   readonly waf: WafConfig;
+  /**
+   * Serve Bedrock Knowledge Bases to Dify as an External Knowledge API (absent = off).
+   * @default undefined (off)
+   */
+  readonly bedrockKnowledgeBases?: BedrockKnowledgeBasesConfig;
 }
 
 export const DEFAULT_CONFIG: DifyEdgeConfig = {
@@ -397,6 +416,31 @@ export function isCidr(value: string, family: 4 | 6): boolean {
     : net.isIPv6(address) && prefix >= 1 && prefix <= 128;
 }
 
+/** Bedrock's knowledge base id (Amazon Bedrock API Reference, Retrieve: URI parameter knowledgeBaseId). */
+const KNOWLEDGE_BASE_ID_PATTERN = /^[0-9a-zA-Z]{10}$/;
+
+function validateBedrockKnowledgeBases(v: Validator, value: unknown): void {
+  if (!isObject(value)) {
+    v.fail('bedrockKnowledgeBases', value, 'an object {"knowledgeBaseIds": [...]} or no bedrockKnowledgeBases at all');
+    return;
+  }
+  v.unknownKeys('bedrockKnowledgeBases', value, { knowledgeBaseIds: 1, region: 1 });
+  const ids = value.knowledgeBaseIds;
+  if (Array.isArray(ids) && ids.length === 0) {
+    v.fail('bedrockKnowledgeBases.knowledgeBaseIds', ids, 'at least one knowledge base id');
+  }
+  const seen = new Set<string>();
+  v.array('bedrockKnowledgeBases.knowledgeBaseIds', ids, (item, s) => {
+    if (v.string(s, item, KNOWLEDGE_BASE_ID_PATTERN, 'a knowledge base id: 10 letters or digits, e.g. "ABCDE12345"')) {
+      if (seen.has(item as string)) v.fail(s, item, 'each knowledge base id once');
+      seen.add(item as string);
+    }
+  });
+  if (value.region !== undefined) {
+    v.string('bedrockKnowledgeBases.region', value.region, REGION_PATTERN, 'an AWS region name such as "us-east-1"');
+  }
+}
+
 /**
  * Checks every setting and returns the typed configuration. All problems are reported at once so a user fixes
  * the file in one go. Throws ConfigError.
@@ -406,7 +450,12 @@ export function validateConfig(input: unknown): DifyEdgeConfig {
   if (!isObject(input)) {
     throw new ConfigError(`Invalid Dify edge configuration: expected a JSON object, got ${show(input)}`);
   }
-  v.unknownKeys('', input, { ...DEFAULT_CONFIG, account: undefined, domain: undefined });
+  v.unknownKeys('', input, {
+    ...DEFAULT_CONFIG,
+    account: undefined,
+    domain: undefined,
+    bedrockKnowledgeBases: undefined,
+  });
   const c = input as unknown as DifyEdgeConfig;
 
   v.string('stackPrefix', c.stackPrefix, STACK_PREFIX_PATTERN, 'letters, digits and hyphens, starting with a letter');
@@ -438,6 +487,8 @@ export function validateConfig(input: unknown): DifyEdgeConfig {
       }
     }
   }
+
+  if (c.bedrockKnowledgeBases !== undefined) validateBedrockKnowledgeBases(v, c.bedrockKnowledgeBases);
 
   const sections: Array<[keyof DifyEdgeConfig, object]> = [
     ['database', DEFAULT_CONFIG.database],

@@ -258,3 +258,64 @@ describe('api.keepWarmHoursUtc', () => {
     expect(validateConfig(withOverride({ api: { keepWarmHoursUtc: '23-23' } })).api.keepWarmHoursUtc).toBe('23-23');
   });
 });
+
+describe('bedrockKnowledgeBases', () => {
+  test('is off unless set', () => {
+    expect(validateConfig(withOverride({})).bedrockKnowledgeBases).toBeUndefined();
+  });
+
+  test('accepts knowledge base ids of Bedrock’s shape and an optional region', () => {
+    const config = validateConfig(
+      withOverride({ bedrockKnowledgeBases: { knowledgeBaseIds: ['ABCDE12345', 'kb0000000z'], region: 'us-east-1' } }),
+    );
+    expect(config.bedrockKnowledgeBases).toEqual({
+      knowledgeBaseIds: ['ABCDE12345', 'kb0000000z'],
+      region: 'us-east-1',
+    });
+    expect(
+      validateConfig(withOverride({ bedrockKnowledgeBases: { knowledgeBaseIds: ['ABCDE12345'] } }))
+        .bedrockKnowledgeBases?.region,
+    ).toBeUndefined();
+  });
+
+  test.each([
+    ['ABCDE1234', 'bedrockKnowledgeBases.knowledgeBaseIds[0]'],
+    ['ABCDE123456', 'bedrockKnowledgeBases.knowledgeBaseIds[0]'],
+    ['ABCDE-1234', 'bedrockKnowledgeBases.knowledgeBaseIds[0]'],
+    [12345, 'bedrockKnowledgeBases.knowledgeBaseIds[0]'],
+  ])('rejects the id %p, naming %s and the allowed shape', (id, setting) => {
+    const message = errorOf(withOverride({ bedrockKnowledgeBases: { knowledgeBaseIds: [id] } }));
+    expect(message).toContain(`${setting}: ${JSON.stringify(id)} is not allowed`);
+    expect(message).toContain('10 letters or digits');
+  });
+
+  test('needs at least one id, each once, in a list', () => {
+    expect(errorOf(withOverride({ bedrockKnowledgeBases: { knowledgeBaseIds: [] } }))).toContain(
+      'bedrockKnowledgeBases.knowledgeBaseIds: [] is not allowed; expected at least one knowledge base id',
+    );
+    expect(
+      errorOf(withOverride({ bedrockKnowledgeBases: { knowledgeBaseIds: ['ABCDE12345', 'ABCDE12345'] } })),
+    ).toContain(
+      'bedrockKnowledgeBases.knowledgeBaseIds[1]: "ABCDE12345" is not allowed; expected each knowledge base id once',
+    );
+    expect(errorOf(withOverride({ bedrockKnowledgeBases: { knowledgeBaseIds: 'ABCDE12345' } }))).toContain(
+      'bedrockKnowledgeBases.knowledgeBaseIds: "ABCDE12345" is not allowed; expected a list (JSON array)',
+    );
+    expect(errorOf(withOverride({ bedrockKnowledgeBases: {} }))).toContain(
+      'bedrockKnowledgeBases.knowledgeBaseIds: undefined is not allowed',
+    );
+  });
+
+  test('rejects a bad region, unknown keys and a non-object', () => {
+    expect(
+      errorOf(withOverride({ bedrockKnowledgeBases: { knowledgeBaseIds: ['ABCDE12345'], region: 'tokyo' } })),
+    ).toContain('bedrockKnowledgeBases.region: "tokyo" is not allowed; expected an AWS region name');
+    const unknown = errorOf(withOverride({ bedrockKnowledgeBases: { knowledgeBaseIds: ['ABCDE12345'], ids: [] } }));
+    expect(unknown).toContain(
+      'bedrockKnowledgeBases.ids: unknown setting; allowed settings here are knowledgeBaseIds, region',
+    );
+    expect(errorOf(withOverride({ bedrockKnowledgeBases: ['ABCDE12345'] }))).toContain(
+      'bedrockKnowledgeBases: ["ABCDE12345"] is not allowed; expected an object',
+    );
+  });
+});
