@@ -1,6 +1,7 @@
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Cache } from './constructs/cache';
 import { Database } from './constructs/database';
+import { DifySecretField } from './constructs/dify-secrets';
 import { SITE_URL_FIELD } from './constructs/site-url';
 
 /** A value that must reach a container as a secret: a whole secret, or one JSON field of it. */
@@ -31,19 +32,20 @@ export interface DifyDependencies {
   readonly databaseHost: string;
   readonly databaseSecret: secretsmanager.ISecret;
   readonly redisHost: string;
-  readonly redisAuthToken: secretsmanager.ISecret;
   readonly bucketName: string;
-  readonly secretKey: secretsmanager.ISecret;
-  readonly sandboxApiKey: secretsmanager.ISecret;
-  readonly pluginDaemonKey: secretsmanager.ISecret;
-  readonly innerApiKey: secretsmanager.ISecret;
-  readonly initPassword: secretsmanager.ISecret;
+  /** Dify's one shared secret, a JSON field per key (constructs/dify-secrets.ts). */
+  readonly difySecret: secretsmanager.ISecret;
   /** Holds the public site URL under `siteUrl` (see constructs/site-url.ts). */
   readonly siteUrlSecret: secretsmanager.ISecret;
   /** `http://host:8194` of dify-sandbox as seen by this container. */
   readonly sandboxEndpoint: string;
   /** `http://host:5002` of the plugin daemon as seen by this container. */
   readonly pluginDaemonEndpoint: string;
+}
+
+/** A field of Dify's shared secret. */
+function difyKey(deps: DifyDependencies, field: DifySecretField): SecretRef {
+  return { secret: deps.difySecret, field };
 }
 
 export const SANDBOX_PORT = 8194;
@@ -57,8 +59,7 @@ export const WEB_PORT = 3000;
  * public Amazon CA, so it is verified. `$REDIS_PASSWORD` is expanded inside the container (bash in ECS, the secrets
  * loader on Lambda); the generated token is alphanumeric, so it needs no URL escaping.
  */
-const CELERY_BROKER_TEMPLATE = (host: string) =>
-  `rediss://:$REDIS_PASSWORD@${host}:${Cache.PORT}/1?ssl_cert_reqs=required`;
+const CELERY_BROKER_TEMPLATE = `rediss://:$REDIS_PASSWORD@$REDIS_HOST:${Cache.PORT}/1?ssl_cert_reqs=required`;
 
 /**
  * Dify settings that must hold the public site URL (docker/.env.example). Empty, Dify falls back to the request's
@@ -73,13 +74,27 @@ export const SITE_URL_SETTINGS = [
   'TRIGGER_URL',
 ] as const;
 
+/** How one dify-api-image container differs from the others. */
+export interface ApiImageRole {
+  /** Dify's entrypoint mode (api/docker/entrypoint.sh: api, worker or beat). */
+  readonly mode: 'api' | 'worker' | 'beat';
+  /**
+   * Give this container `INTERNAL_FILES_URL=http://localhost:5001`, so the file URLs it signs for plugins reach the
+   * internal api that shares the plugin daemon's task. Containers that index documents must NOT have it: Dify writes
+   * `INTERNAL_FILES_URL or FILES_URL` into the image links of chunks it extracts from PDF/DOCX files, and a browser
+   * cannot load localhost (docs/adr/0013).
+   * @default false
+   */
+  readonly signsPluginFileUrls?: boolean;
+}
+
 /**
- * Settings shared by every container running the dify-api image (api on Lambda, internal api, worker, beat,
- * migration). Names and meanings follow Dify's docker/.env.example and docker/docker-compose-template.yaml.
+ * Settings shared by every container running the dify-api image (api on Lambda, internal api, workers, beat,
+ * migration). Names and meanings follow Dify 1.13.3's api/configs/ (pydantic settings) and docker/.env.example.
  */
-export function difyApiImageSettings(deps: DifyDependencies, mode: 'api' | 'worker' | 'beat'): ContainerSettings {
+export function difyApiImageSettings(deps: DifyDependencies, role: ApiImageRole): ContainerSettings {
   const environment: Record<string, string> = {
-    MODE: mode,
+    MODE: role.mode,
     LOG_LEVEL: 'INFO',
     DEPLOY_ENV: 'PRODUCTION',
     // Migrations run once per deploy in a dedicated ECS task (docs/adr/0003), never on every start.
@@ -87,8 +102,13 @@ export function difyApiImageSettings(deps: DifyDependencies, mode: 'api' | 'work
     // Changes with the custom domain, so a domain change restarts the backend tasks (which re-read the site URL)
     // and publishes a new api version; without a domain the distribution's name never changes.
     DIFY_EDGE_SITE_DOMAIN: deps.siteUrl === '' ? 'cloudfront-default' : deps.siteUrl.replace(/^https:\/\//, ''),
-    // Signed file URLs for plugins: the plugin daemon fetches them, and it shares a task with the internal api.
-    INTERNAL_FILES_URL: `http://localhost:${API_PORT}`,
+    ...(role.signsPluginFileUrls ? { INTERNAL_FILES_URL: `http://localhost:${API_PORT}` } : {}),
+    // The code default is true (api/configs/feature/__init__.py:1328, SwaggerUIConfig), unlike compose's false:
+    // without this, the OpenAPI specs and UI pages of every api blueprint are public.
+    SWAGGER_UI_ENABLED: 'false',
+    // Empty turns off the update check (api/configs/feature/__init__.py:688, UpdateConfig) that the unauthenticated
+    // GET /console/api/version makes to updates.dify.ai on every call, with a 10 s timeout.
+    CHECK_UPDATE_URL: '',
     DB_TYPE: 'postgresql',
     DB_USERNAME: Database.USERNAME,
     DB_HOST: deps.databaseHost,
@@ -98,6 +118,9 @@ export function difyApiImageSettings(deps: DifyDependencies, mode: 'api' | 'work
     SQLALCHEMY_POOL_PRE_PING: 'true',
     // Appended to the SQLAlchemy URL; psycopg2's default `prefer` would fall back to plain text silently.
     DB_EXTRAS: 'sslmode=require',
+    // Dify's pgvector client passes no sslmode (api/configs/middleware/vdb/pgvector_config.py has none), and libpq
+    // takes the default from PGSSLMODE (PostgreSQL docs, "libpq Environment Variables"): require TLS there too.
+    PGSSLMODE: 'require',
     REDIS_HOST: deps.redisHost,
     REDIS_PORT: String(Cache.PORT),
     REDIS_USERNAME: '',
@@ -112,7 +135,6 @@ export function difyApiImageSettings(deps: DifyDependencies, mode: 'api' | 'work
     S3_REGION: deps.region,
     S3_USE_AWS_MANAGED_IAM: 'true',
     VECTOR_STORE: 'pgvector',
-    PGVECTOR_HOST: deps.databaseHost,
     PGVECTOR_PORT: String(Database.PORT),
     PGVECTOR_USER: Database.USERNAME,
     PGVECTOR_DATABASE: Database.VECTOR_DATABASE,
@@ -121,25 +143,24 @@ export function difyApiImageSettings(deps: DifyDependencies, mode: 'api' | 'work
     MARKETPLACE_ENABLED: 'true',
     // The api's own default (15 MB) is below the plugin daemon's 50 MB (MAX_PLUGIN_PACKAGE_SIZE), as in Dify's compose.
     PLUGIN_MAX_PACKAGE_SIZE: '52428800',
-    // Real-time collaboration needs gunicorn's websocket worker, which one gevent worker on Lambda does not run.
-    ENABLE_COLLABORATION_MODE: 'false',
   };
   return {
     environment,
     secrets: {
-      SECRET_KEY: { secret: deps.secretKey },
+      SECRET_KEY: difyKey(deps, 'secretKey'),
       DB_PASSWORD: { secret: deps.databaseSecret, field: 'password' },
       PGVECTOR_PASSWORD: { secret: deps.databaseSecret, field: 'password' },
-      REDIS_PASSWORD: { secret: deps.redisAuthToken },
-      CODE_EXECUTION_API_KEY: { secret: deps.sandboxApiKey },
-      PLUGIN_DAEMON_KEY: { secret: deps.pluginDaemonKey },
-      INNER_API_KEY_FOR_PLUGIN: { secret: deps.innerApiKey },
-      INIT_PASSWORD: { secret: deps.initPassword },
+      REDIS_PASSWORD: difyKey(deps, 'redisAuthToken'),
+      CODE_EXECUTION_API_KEY: difyKey(deps, 'sandboxApiKey'),
+      PLUGIN_DAEMON_KEY: difyKey(deps, 'pluginDaemonKey'),
+      INNER_API_KEY_FOR_PLUGIN: difyKey(deps, 'innerApiKey'),
+      INIT_PASSWORD: difyKey(deps, 'initPassword'),
       ...Object.fromEntries(
         SITE_URL_SETTINGS.map((name) => [name, { secret: deps.siteUrlSecret, field: SITE_URL_FIELD }]),
       ),
     },
-    templates: { CELERY_BROKER_URL: CELERY_BROKER_TEMPLATE(deps.redisHost) },
+    // The same host twice would cost the api function's 4 KB environment a second long endpoint name.
+    templates: { CELERY_BROKER_URL: CELERY_BROKER_TEMPLATE, PGVECTOR_HOST: '$DB_HOST' },
   };
 }
 
@@ -188,9 +209,9 @@ export function pluginDaemonSettings(deps: DifyDependencies, innerApiUrl: string
     },
     secrets: {
       DB_PASSWORD: { secret: deps.databaseSecret, field: 'password' },
-      REDIS_PASSWORD: { secret: deps.redisAuthToken },
-      SERVER_KEY: { secret: deps.pluginDaemonKey },
-      DIFY_INNER_API_KEY: { secret: deps.innerApiKey },
+      REDIS_PASSWORD: difyKey(deps, 'redisAuthToken'),
+      SERVER_KEY: difyKey(deps, 'pluginDaemonKey'),
+      DIFY_INNER_API_KEY: difyKey(deps, 'innerApiKey'),
     },
     templates: {},
   };
@@ -205,20 +226,35 @@ export function sandboxSettings(deps: DifyDependencies, enableNetwork: boolean):
       ENABLE_NETWORK: String(enableNetwork),
       SANDBOX_PORT: String(SANDBOX_PORT),
     },
-    secrets: { API_KEY: { secret: deps.sandboxApiKey } },
+    secrets: { API_KEY: difyKey(deps, 'sandboxApiKey') },
     templates: {},
   };
 }
 
-/** dify-web settings: the browser calls the api on the same site, so relative-to-site URLs are all the same. */
-export function webEnvironment(siteUrl: string): Record<string, string> {
+/**
+ * Settings of dify-web that must hold the public site URL: web/docker/entrypoint.sh of Dify 1.13.3 turns them into
+ * the browser's API prefixes (NEXT_PUBLIC_API_PREFIX=${CONSOLE_API_URL}/console/api and the public one), and the
+ * console API prefix decides the CSRF cookie name the browser reads (web/config/index.ts, CSRF_COOKIE_NAME). They
+ * must equal the api's CONSOLE_API_URL, or the two sides disagree on `__Host-csrf_token` vs `csrf_token`.
+ */
+export const WEB_SITE_URL_SETTINGS = ['CONSOLE_API_URL', 'APP_API_URL'] as const;
+
+/**
+ * dify-web settings. The site URL comes from the site-URL secret: as ECS secrets in ALB mode; on Lambda, the image's
+ * entry script reads the secret at start (functions/dify-web-image/site-url.ts), so only `environment` applies there.
+ */
+export function webSettings(deps: Pick<DifyDependencies, 'siteUrlSecret'>): ContainerSettings {
   return {
-    CONSOLE_API_URL: siteUrl,
-    APP_API_URL: siteUrl,
-    MARKETPLACE_API_URL: 'https://marketplace.dify.ai',
-    MARKETPLACE_URL: 'https://marketplace.dify.ai',
-    NEXT_TELEMETRY_DISABLED: '1',
-    PORT: String(WEB_PORT),
-    HOSTNAME: '0.0.0.0',
+    environment: {
+      MARKETPLACE_API_URL: 'https://marketplace.dify.ai',
+      MARKETPLACE_URL: 'https://marketplace.dify.ai',
+      NEXT_TELEMETRY_DISABLED: '1',
+      PORT: String(WEB_PORT),
+      HOSTNAME: '0.0.0.0',
+    },
+    secrets: Object.fromEntries(
+      WEB_SITE_URL_SETTINGS.map((name) => [name, { secret: deps.siteUrlSecret, field: SITE_URL_FIELD }]),
+    ),
+    templates: {},
   };
 }

@@ -6,11 +6,15 @@
 //    ones a viewer-request function adds. Without the copy, bodyless calls such as the service API's
 //    GET /v1/messages would reach Dify without their Bearer token. The Lambda Web Adapter restores Authorization
 //    from this header (AWS_LWA_AUTHORIZATION_SOURCE).
-// 2. Answers 404 for Dify api's unauthenticated debug endpoints /threads and /db-pool-stat, which expose thread
-//    and database pool internals to anyone.
+// 2. Answers 404 for unauthenticated Dify api endpoints nobody outside needs (Dify 1.13.3):
+//    - /threads and /db-pool-stat (api/extensions/ext_app_metrics.py) expose thread and database-pool internals;
+//    - POST /console/api/account/change-email/check-email-unique answers whether an e-mail address has an account
+//      (account enumeration; api/controllers/console/workspace/account.py);
+//    - POST /console/api/test/retrieval is an "internal testing" endpoint that calls Amazon Bedrock with the api's
+//      own AWS credentials (api/controllers/console/datasets/external.py).
 //
 // 3. Removes Accept-Encoding: the function URLs stream their responses, and compressed streamed responses from
-//    function URLs behind CloudFront intermittently end in 502s (DESIGN.md). This function is only associated with
+//    function URLs behind CloudFront intermittently end in 502s. This function is only associated with
 //    the dynamic behaviours; the cached /_next/static/* behaviour keeps CloudFront's own compression.
 //    (Origin-request Lambda@Edge cannot do this: Accept-Encoding is read-only there.)
 //
@@ -20,7 +24,13 @@
 
 var FORWARDED_AUTHORIZATION_HEADER = 'x-dify-authorization';
 
-var BLOCKED_FIRST_SEGMENTS = ['threads', 'db-pool-stat'];
+// Path prefixes, as lower-case segments: a request whose routed path starts with one of them is answered 404.
+var BLOCKED_PREFIXES = [
+  ['threads'],
+  ['db-pool-stat'],
+  ['console', 'api', 'account', 'change-email', 'check-email-unique'],
+  ['console', 'api', 'test', 'retrieval'],
+];
 
 // Flask/Werkzeug percent-decodes the path and merges repeated slashes before routing, so /%74hreads or //threads
 // reach the same view; match against the path the api would route, not the raw URI.
@@ -45,10 +55,18 @@ function routedSegments(uri) {
   return segments;
 }
 
+// Case-insensitive on purpose: a variant the api would not route costs nothing to block, one it would must not pass.
 function isBlockedPath(uri) {
-  var segments = routedSegments(uri);
-  if (segments.length === 0) return false;
-  return BLOCKED_FIRST_SEGMENTS.indexOf(segments[0].toLowerCase()) !== -1;
+  var segments = routedSegments(uri).map(function (segment) {
+    return segment.toLowerCase();
+  });
+  return BLOCKED_PREFIXES.some(function (prefix) {
+    if (segments.length < prefix.length) return false;
+    for (var i = 0; i < prefix.length; i++) {
+      if (segments[i] !== prefix[i]) return false;
+    }
+    return true;
+  });
 }
 
 function notFoundResponse() {

@@ -5,9 +5,13 @@ Usage: secrets_loader.py -- <command> [args...]
 
 Environment read:
   DIFY_EDGE_SECRETS    JSON object: target env var -> "<secret id>" or "<secret id>#<json key>".
-                       A secret id is a secret ARN or name. Secret names cannot contain '#'
-                       (Secrets Manager allows only letters, digits and /_+=.@-), so the first
-                       '#' always separates the id from the json key.
+                       A secret id is a secret ARN or name, or an alias from DIFY_EDGE_SECRET_IDS.
+                       Secret names cannot contain '#' (Secrets Manager allows only letters,
+                       digits and /_+=.@-), so the first '#' always separates the id from the json key.
+  DIFY_EDGE_SECRET_IDS JSON object: alias -> secret ARN or name (optional). Lambda caps the whole
+                       environment at 4 KB (Lambda DG "Working with Lambda environment variables"),
+                       and a secret ARN is ~120 characters: with aliases each ARN appears once, however
+                       many variables read fields of that secret.
   DIFY_EDGE_TEMPLATES  JSON object: target env var -> template string with ${NAME} placeholders,
                        resolved against the environment once the secrets are set. ${NAME|url}
                        percent-encodes the value, for passwords embedded in URLs such as
@@ -35,9 +39,11 @@ from typing import Dict, List, Mapping, NoReturn, Optional, Tuple
 from urllib.parse import quote
 
 SECRETS_VARIABLE = 'DIFY_EDGE_SECRETS'
+SECRET_IDS_VARIABLE = 'DIFY_EDGE_SECRET_IDS'
 TEMPLATES_VARIABLE = 'DIFY_EDGE_TEMPLATES'
 MAX_IDS_PER_BATCH = 20
 ENV_NAME_PATTERN = re.compile(r'^[A-Za-z_][A-Za-z0-9_]*$')
+ALIAS_PATTERN = re.compile(r'^[A-Za-z0-9_-]{1,32}$')
 # `${NAME}` / `${NAME|url}`, or the shell-style bare `$NAME` (which CloudFormation's linters do not mistake for an
 # Fn::Sub parameter, and which the same template can use in an ECS `bash -c` wrapper).
 PLACEHOLDER_PATTERN = re.compile(r'\$(?:\{([A-Za-z_][A-Za-z0-9_]*)(\|url)?\}|([A-Za-z_][A-Za-z0-9_]*))')
@@ -55,7 +61,9 @@ def fail(message: str) -> NoReturn:
     sys.exit(1)
 
 
-def parse_string_map(variable: str, raw: Optional[str]) -> Dict[str, str]:
+def parse_string_map(
+    variable: str, raw: Optional[str], key_pattern: 're.Pattern[str]' = ENV_NAME_PATTERN, key_kind: str = 'env var name'
+) -> Dict[str, str]:
     if raw is None or raw.strip() == '':
         return {}
     try:
@@ -66,16 +74,17 @@ def parse_string_map(variable: str, raw: Optional[str]) -> Dict[str, str]:
         raise LoaderError(f'{variable} must be a JSON object of env var name -> string')
     result: Dict[str, str] = {}
     for name, value in parsed.items():
-        if not ENV_NAME_PATTERN.match(name):
-            raise LoaderError(f'{variable} has an invalid env var name {name!r}')
+        if not key_pattern.match(name):
+            raise LoaderError(f'{variable} has an invalid {key_kind} {name!r}')
         if not isinstance(value, str) or value.strip() == '':
             raise LoaderError(f'{variable}[{name}] must be a non-empty string')
         result[name] = value
     return result
 
 
-def split_reference(target: str, reference: str) -> Tuple[str, Optional[str]]:
+def split_reference(target: str, reference: str, aliases: Mapping[str, str]) -> Tuple[str, Optional[str]]:
     secret_id, separator, json_key = reference.partition('#')
+    secret_id = aliases.get(secret_id, secret_id)
     if secret_id == '':
         raise LoaderError(f'{SECRETS_VARIABLE}[{target}] has an empty secret id')
     if separator and json_key == '':
@@ -217,12 +226,13 @@ def resolve_templates(templates: Mapping[str, str], environment: Mapping[str, st
 
 def build_environment(base: Mapping[str, str]) -> Dict[str, str]:
     references = parse_string_map(SECRETS_VARIABLE, base.get(SECRETS_VARIABLE))
+    aliases = parse_string_map(SECRET_IDS_VARIABLE, base.get(SECRET_IDS_VARIABLE), ALIAS_PATTERN, 'alias')
     templates = parse_string_map(TEMPLATES_VARIABLE, base.get(TEMPLATES_VARIABLE))
 
     parsed: Dict[str, Tuple[str, Optional[str]]] = {}
     targets_by_id: Dict[str, List[str]] = {}
     for target, reference in references.items():
-        secret_id, json_key = split_reference(target, reference)
+        secret_id, json_key = split_reference(target, reference, aliases)
         parsed[target] = (secret_id, json_key)
         targets_by_id.setdefault(secret_id, []).append(target)
 

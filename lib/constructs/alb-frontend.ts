@@ -9,14 +9,21 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { API_PORT, ContainerSettings, WEB_PORT, apiServerEnvironment } from '../dify-environment';
 import { DIFY_API_ENTRYPOINT } from './backend-service';
-import { API_PATH_PATTERNS, DistributionOrigins } from './distribution';
+import { ContainerImages } from './container-images';
+import { API_PATH_PATTERNS, API_READ_TIMEOUT, DistributionOrigins } from './distribution';
 import { ecsSecrets, entrypointWithTemplates, httpHealthCheck } from './ecs-settings';
 
 export interface AlbFrontendProps {
   readonly cluster: ecs.ICluster;
-  readonly difyVersion: string;
+  /** Where the api and web images come from (the account's ECR). */
+  readonly images: ContainerImages;
   readonly apiSettings: ContainerSettings;
-  readonly webEnvironment: Record<string, string>;
+  readonly webSettings: ContainerSettings;
+  /**
+   * CloudFront's response timeout for the load balancer origin (api and web share it).
+   * @default API_READ_TIMEOUT (60 s)
+   */
+  readonly readTimeout?: Duration;
   readonly bucket: s3.IBucket;
   /**
    * Fargate size of the api service (CPU units / MiB).
@@ -55,7 +62,7 @@ export class AlbFrontend extends Construct {
     });
     props.bucket.grantReadWrite(apiTask.taskRole);
     apiTask.addContainer('api', {
-      image: ecs.ContainerImage.fromRegistry(`langgenius/dify-api:${props.difyVersion}`),
+      image: props.images.difyApi,
       environment: { ...props.apiSettings.environment, ...apiServerEnvironment(360, 2) },
       secrets: ecsSecrets(props.apiSettings),
       ...entrypointWithTemplates(props.apiSettings, DIFY_API_ENTRYPOINT),
@@ -69,8 +76,9 @@ export class AlbFrontend extends Construct {
       memoryLimitMiB: webSize.memoryMiB,
     });
     webTask.addContainer('web', {
-      image: ecs.ContainerImage.fromRegistry(`langgenius/dify-web:${props.difyVersion}`),
-      environment: props.webEnvironment,
+      image: props.images.difyWeb,
+      environment: props.webSettings.environment,
+      secrets: ecsSecrets(props.webSettings),
       portMappings: [{ containerPort: WEB_PORT }],
       logging: ecs.LogDrivers.awsLogs({ logGroup, streamPrefix: 'web' }),
     });
@@ -142,7 +150,7 @@ export class AlbFrontend extends Construct {
 
     const origin = origins.VpcOrigin.withApplicationLoadBalancer(this.loadBalancer, {
       protocolPolicy: cloudfront.OriginProtocolPolicy.HTTP_ONLY,
-      readTimeout: Duration.seconds(60),
+      readTimeout: props.readTimeout ?? API_READ_TIMEOUT,
     });
     this.origins = { api: origin, web: origin, signedLambdaOrigins: false };
   }

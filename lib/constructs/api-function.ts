@@ -8,6 +8,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as schedulerTargets from 'aws-cdk-lib/aws-scheduler-targets';
 import * as path from 'node:path';
+import type { LambdaFunctionURLEvent } from 'aws-lambda';
 import { Construct } from 'constructs';
 import { FORWARDED_AUTHORIZATION_HEADER } from '../../edge/constants';
 import { PROJECT_ROOT } from '../bundled-function';
@@ -102,8 +103,6 @@ export class ApiFunction extends Construct {
       AWS_LWA_INVOKE_MODE: 'response_stream',
       // OAC overwrites Authorization; the edge moves the viewer's into this header and LWA puts it back.
       AWS_LWA_AUTHORIZATION_SOURCE: FORWARDED_AUTHORIZATION_HEADER,
-      // Keep-warm pings arrive as non-HTTP events; LWA posts them here (a cheap path that answers without the DB).
-      AWS_LWA_PASS_THROUGH_PATH: '/health',
     };
 
     this.function = new lambda.DockerImageFunction(this, 'Function', {
@@ -142,16 +141,57 @@ export class ApiFunction extends Construct {
 
   /**
    * Invokes the live alias every 5 minutes on weekdays during `hoursUtc` ("start-end"), so a warm environment is
-   * usually there when people work. The event is not HTTP: LWA forwards it to AWS_LWA_PASS_THROUGH_PATH.
+   * usually there when people work. The event has the shape of a function URL request for `GET /health`
+   * ({@link keepWarmEvent}), so the adapter forwards it to Dify as that request, which answers 200 without touching
+   * the database. (A bare event would be POSTed to AWS_LWA_PASS_THROUGH_PATH instead, and Dify's /health answers 405
+   * to POST: an error logged on every ping.)
    */
   addKeepWarmSchedule(hoursUtc: string): scheduler.Schedule {
     return new scheduler.Schedule(this, 'KeepWarmSchedule', {
       description: 'Keeps one Dify api environment warm during working hours',
       schedule: scheduler.ScheduleExpression.cron({ minute: '0/5', hour: hoursUtc, weekDay: 'MON-FRI' }),
       target: new schedulerTargets.LambdaInvoke(this.alias, {
-        input: scheduler.ScheduleTargetInput.fromObject({ source: 'dify-edge.keep-warm' }),
+        input: scheduler.ScheduleTargetInput.fromObject(keepWarmEvent()),
         retryAttempts: 0,
       }),
     });
   }
+}
+
+/** Path of the keep-warm request: Dify's api answers it without the database (api/extensions/ext_app_metrics.py, GET only). */
+export const KEEP_WARM_PATH = '/health';
+/** User agent of keep-warm requests, so they are easy to tell apart in logs (and from real use). */
+export const KEEP_WARM_USER_AGENT = 'dify-edge-keep-warm';
+
+/**
+ * A Lambda function URL request event (payload format 2.0, Lambda DG "Invoking Lambda function URLs", request
+ * payload) for `GET /health`: the same shape the adapter receives from the function URL itself.
+ */
+export function keepWarmEvent(): LambdaFunctionURLEvent {
+  return {
+    version: '2.0',
+    routeKey: '$default',
+    rawPath: KEEP_WARM_PATH,
+    rawQueryString: '',
+    headers: { 'user-agent': KEEP_WARM_USER_AGENT, accept: 'application/json', host: 'keep-warm.invalid' },
+    requestContext: {
+      accountId: 'anonymous',
+      apiId: 'keep-warm',
+      domainName: 'keep-warm.invalid',
+      domainPrefix: 'keep-warm',
+      http: {
+        method: 'GET',
+        path: KEEP_WARM_PATH,
+        protocol: 'HTTP/1.1',
+        sourceIp: '127.0.0.1',
+        userAgent: KEEP_WARM_USER_AGENT,
+      },
+      requestId: 'keep-warm',
+      routeKey: '$default',
+      stage: '$default',
+      time: '01/Jan/2026:00:00:00 +0000',
+      timeEpoch: 1767225600000,
+    },
+    isBase64Encoded: false,
+  };
 }

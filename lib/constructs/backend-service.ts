@@ -12,18 +12,69 @@ import {
   SANDBOX_PORT,
   apiServerEnvironment,
 } from '../dify-environment';
+import { ContainerImages } from './container-images';
 import { celeryProcessHealthCheck, ecsSecrets, entrypointWithTemplates, httpHealthCheck } from './ecs-settings';
 
 /** Dify's api image entrypoint (langgenius/dify-api: ENTRYPOINT ["/bin/bash", "/entrypoint.sh"]). */
 export const DIFY_API_ENTRYPOINT = '/bin/bash /entrypoint.sh';
 
+/**
+ * The queues Dify 1.13.3's worker consumes when CELERY_QUEUES is unset, for the self-hosted edition
+ * (api/docker/entrypoint.sh, DEFAULT_QUEUES of the non-CLOUD branch). A test checks this list against that file.
+ */
+export const DIFY_DEFAULT_QUEUES = [
+  'api_token',
+  'dataset',
+  'dataset_summary',
+  'priority_dataset',
+  'priority_pipeline',
+  'pipeline',
+  'mail',
+  'ops_trace',
+  'app_deletion',
+  'plugin',
+  'workflow_storage',
+  'conversation',
+  'workflow',
+  'schedule_poller',
+  'schedule_executor',
+  'triggered_workflow_dispatcher',
+  'trigger_refresh_executor',
+  'retention',
+  'workflow_based_app_execution',
+] as const;
+
+/**
+ * Streaming chatflow and workflow runs execute on the worker, from this queue, while a user waits on the stream
+ * (api/services/app_generate_service.py:146-228): they get a worker of their own, so indexing never delays them.
+ */
+export const RUN_QUEUES = ['workflow_based_app_execution'];
+/** Everything else: document indexing, knowledge pipelines, plugin installs, mail, schedules, clean-ups. */
+export const BACKGROUND_QUEUES = DIFY_DEFAULT_QUEUES.filter((queue) => !RUN_QUEUES.includes(queue));
+
+/**
+ * Concurrent streaming runs the run worker executes. A run spends nearly all its time waiting on LLM and tool HTTP
+ * calls, which a gevent greenlet does at almost no cost, while code nodes run in dify-sandbox. 16 covers a small
+ * team (about 10 people active at once, some with a second run such as a debug preview open) with headroom; the
+ * 17th run waits in Redis until one finishes. Each running greenlet may hold one database connection, well within
+ * SQLAlchemy's default pool of 30 + 10 overflow (api/configs/middleware/__init__.py, SQLALCHEMY_POOL_SIZE).
+ */
+export const RUN_WORKER_CONCURRENCY = 16;
+/**
+ * Background tasks at once. Indexing parses and splits documents in Python (CPU-bound under gevent), so more than a
+ * few at once only slows each of them on the task's one vCPU.
+ */
+export const BACKGROUND_WORKER_CONCURRENCY = 4;
+
 export interface BackendServiceProps {
   readonly cluster: ecs.ICluster;
   readonly namespace: servicediscovery.IPrivateDnsNamespace;
-  readonly difyVersion: string;
-  readonly pluginDaemonVersion: string;
-  readonly sandboxVersion: string;
+  /** Where the task's images come from (the account's ECR). */
+  readonly images: ContainerImages;
+  /** Settings of the background worker (indexing and every queue but the run queue). */
   readonly workerSettings: ContainerSettings;
+  /** Settings of the run worker (streaming chatflow and workflow runs). */
+  readonly runWorkerSettings: ContainerSettings;
   readonly beatSettings: ContainerSettings;
   readonly internalApiSettings: ContainerSettings;
   readonly pluginDaemonSettings: ContainerSettings;
@@ -69,9 +120,9 @@ export const BACKEND_SERVICE_NAME = 'backend';
  * for the plugin daemon's callbacks, and dify-sandbox. One task means one ENI, one Spot price and localhost between
  * the parts (docs/adr/0004). The api on Lambda reaches the sandbox and plugin daemon at `backend.<namespace>`.
  *
- * Memory reservations (soft) add up to 3 GiB of the default 4 GiB: worker 1 GiB (gevent, document parsing),
- * internal api 768 MiB, plugin daemon 768 MiB plus a Python process per installed plugin, beat and sandbox 256 MiB
- * each; the headroom absorbs spikes without any container hitting a hard limit.
+ * Memory reservations (soft) add up to 3.5 GiB of the default 4 GiB: background worker 1 GiB (document parsing),
+ * run worker 512 MiB, internal api 768 MiB, plugin daemon 768 MiB plus a Python process per installed plugin, beat
+ * and sandbox 256 MiB each; the headroom absorbs spikes without any container hitting a hard limit.
  */
 export class BackendService extends Construct {
   readonly taskDefinition: ecs.FargateTaskDefinition;
@@ -95,10 +146,10 @@ export class BackendService extends Construct {
     // Fargate Spot gives a two-minute warning but ECS waits only 30 s by default before SIGKILL; 120 s is the
     // Fargate maximum and lets Celery finish or re-queue its current tasks.
     const stopTimeout = Duration.seconds(120);
-    const apiImage = ecs.ContainerImage.fromRegistry(`langgenius/dify-api:${props.difyVersion}`);
+    const apiImage = props.images.difyApi;
 
     const sandbox = this.taskDefinition.addContainer('sandbox', {
-      image: ecs.ContainerImage.fromRegistry(`langgenius/dify-sandbox:${props.sandboxVersion}`),
+      image: props.images.sandbox,
       environment: props.sandboxSettings.environment,
       secrets: ecsSecrets(props.sandboxSettings),
       portMappings: [{ containerPort: SANDBOX_PORT, name: 'sandbox' }],
@@ -116,7 +167,7 @@ export class BackendService extends Construct {
     });
 
     const pluginDaemon = this.taskDefinition.addContainer('plugin-daemon', {
-      image: ecs.ContainerImage.fromRegistry(`langgenius/dify-plugin-daemon:${props.pluginDaemonVersion}`),
+      image: props.images.pluginDaemon,
       environment: props.pluginDaemonSettings.environment,
       secrets: ecsSecrets(props.pluginDaemonSettings),
       portMappings: [{ containerPort: PLUGIN_DAEMON_PORT, name: 'plugin-daemon' }],
@@ -156,17 +207,34 @@ export class BackendService extends Construct {
       apiServerEnvironment(360, 1),
       [{ containerPort: API_PORT, name: 'internal-api' }],
     );
-    const worker = apiImageContainer('worker', props.workerSettings, 1024, celeryProcessHealthCheck('worker'), {
-      // Celery's worker: gevent pool like Dify's compose file, and a clean warm shutdown on SIGTERM.
+    // Celery workers with the gevent pool, as in Dify's compose file. On SIGTERM (a deploy or a Spot interruption)
+    // Celery stops taking tasks and lets running ones finish until stopTimeout; Dify sets no acks_late, so a task
+    // still running at SIGKILL is lost, not re-queued.
+    const celeryWorker = (queues: readonly string[], concurrency: number) => ({
       CELERY_WORKER_CLASS: 'gevent',
       CELERY_AUTO_SCALE: 'false',
-      CELERY_WORKER_AMOUNT: '4',
+      CELERY_WORKER_AMOUNT: String(concurrency),
+      CELERY_WORKER_QUEUES: queues.join(','),
     });
+    const worker = apiImageContainer(
+      'worker',
+      props.workerSettings,
+      1024,
+      celeryProcessHealthCheck('worker'),
+      celeryWorker(BACKGROUND_QUEUES, BACKGROUND_WORKER_CONCURRENCY),
+    );
+    const runWorker = apiImageContainer(
+      'run-worker',
+      props.runWorkerSettings,
+      512,
+      celeryProcessHealthCheck('worker'),
+      celeryWorker(RUN_QUEUES, RUN_WORKER_CONCURRENCY),
+    );
     const beat = apiImageContainer('beat', props.beatSettings, 256, celeryProcessHealthCheck('beat'));
 
-    // The plugin daemon calls the internal api back; the worker and internal api call the sandbox and daemon.
+    // The plugin daemon calls the internal api back; the workers and internal api call the sandbox and daemon.
     pluginDaemon.addContainerDependencies({ container: sandbox, condition: ecs.ContainerDependencyCondition.START });
-    for (const dependent of [internalApi, worker, beat]) {
+    for (const dependent of [internalApi, worker, runWorker, beat]) {
       dependent.addContainerDependencies(
         { container: sandbox, condition: ecs.ContainerDependencyCondition.START },
         { container: pluginDaemon, condition: ecs.ContainerDependencyCondition.START },
@@ -203,9 +271,11 @@ export class BackendService extends Construct {
       vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
       securityGroups: [this.securityGroup],
       assignPublicIp: false,
-      // Start the replacement before stopping the old task, so queued work is always being consumed.
-      minHealthyPercent: 100,
-      maxHealthyPercent: 200,
+      // Stop the old task before starting its replacement: two tasks at once would run two Celery beats, and every
+      // periodic task (schedule triggers included) would fire twice. Work queued meanwhile waits in Redis; running
+      // tasks get stopTimeout to finish.
+      minHealthyPercent: 0,
+      maxHealthyPercent: 100,
       circuitBreaker: { rollback: true },
       enableExecuteCommand: props.enableExec ?? false,
       cloudMapOptions: {

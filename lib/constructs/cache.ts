@@ -1,12 +1,12 @@
+import { SecretValue } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as elasticache from 'aws-cdk-lib/aws-elasticache';
-import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 
 export interface CacheProps {
   readonly vpc: ec2.IVpc;
-  /** AUTH token; referenced dynamically so the value never appears in the template. */
-  readonly authToken: secretsmanager.ISecret;
+  /** AUTH token, as a dynamic reference to a secret so the value never appears in the template. */
+  readonly authToken: SecretValue;
   /**
    * Node type.
    * @default 'cache.t4g.micro'
@@ -44,7 +44,7 @@ export class Cache extends Construct {
       automaticFailoverEnabled: false,
       transitEncryptionEnabled: true,
       atRestEncryptionEnabled: true,
-      authToken: props.authToken.secretValue.unsafeUnwrap(),
+      authToken: props.authToken.unsafeUnwrap(),
       port: Cache.PORT,
       cacheSubnetGroupName: subnetGroup.ref,
       securityGroupIds: [this.securityGroup.securityGroupId],

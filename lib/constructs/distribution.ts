@@ -35,7 +35,10 @@ export interface DistributionProps {
   readonly domain?: DomainConfig;
 }
 
-/** The read timeout CloudFront allows without a quota raise; Dify's SSE pings arrive well within it. */
+/**
+ * The longest origin response timeout CloudFront allows without a quota increase (CloudFront DG "Response
+ * timeout"); Dify's SSE pings arrive well within it. Longer is configurable (api.originReadTimeoutSeconds).
+ */
 export const API_READ_TIMEOUT = Duration.seconds(60);
 
 /**
@@ -145,6 +148,7 @@ export function lambdaOrigins(
   scope: Construct,
   apiUrl: lambda.IFunctionUrl,
   webUrl: lambda.IFunctionUrl,
+  apiReadTimeout: Duration = API_READ_TIMEOUT,
 ): DistributionOrigins {
   const originAccessControl = new cloudfront.FunctionUrlOriginAccessControl(scope, 'FunctionUrlOac', {
     signing: cloudfront.Signing.SIGV4_ALWAYS,
@@ -153,7 +157,7 @@ export function lambdaOrigins(
   return {
     api: origins.FunctionUrlOrigin.withOriginAccessControl(apiUrl, {
       originAccessControl,
-      readTimeout: API_READ_TIMEOUT,
+      readTimeout: apiReadTimeout,
     }),
     web: origins.FunctionUrlOrigin.withOriginAccessControl(webUrl, {
       originAccessControl,

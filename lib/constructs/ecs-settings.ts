@@ -41,12 +41,26 @@ export function httpHealthCheck(url: string): ecs.HealthCheck {
   };
 }
 
-/** Celery has no HTTP port: the check looks for the Celery process of the given kind (worker or beat). */
+/**
+ * Celery has no HTTP port: the check passes while a process of the given kind runs in the container, i.e. one whose
+ * arguments include an executable named `celery` and the exact word `worker` or `beat`. Matching whole arguments
+ * (not substrings) and skipping its own process and the shell ECS runs it in keeps the check from finding itself:
+ * its own command line holds both words inside the script text. A process that exits while the check reads /proc
+ * is skipped, not an error. The script spans lines (a `try` needs them); `sh -c` keeps them inside the quotes.
+ */
 export function celeryProcessHealthCheck(kind: 'worker' | 'beat'): ecs.HealthCheck {
-  const script =
-    `import os,sys; ` +
-    `sys.exit(0 if any(b'celery' in c and b'${kind}' in c for c in ` +
-    `(open('/proc/%s/cmdline' % p,'rb').read() for p in os.listdir('/proc') if p.isdigit())) else 1)`;
+  const script = [
+    'import os, sys',
+    'skip = {os.getpid(), os.getppid()}',
+    'def argv(pid):',
+    '    try:',
+    "        return open('/proc/%s/cmdline' % pid, 'rb').read().split(b'\\0')",
+    '    except OSError:',
+    '        return []',
+    "pids = [int(p) for p in os.listdir('/proc') if p.isdigit() and int(p) not in skip]",
+    `found = any(any(os.path.basename(a) == b'celery' for a in args) and b'${kind}' in args for args in map(argv, pids))`,
+    'sys.exit(0 if found else 1)',
+  ].join('\n');
   return {
     command: ['CMD-SHELL', `python3 -c "${script}" || exit 1`],
     interval: Duration.seconds(30),

@@ -172,6 +172,51 @@ describe('viewer-request CloudFront Function: debug endpoints', () => {
   });
 });
 
+describe('viewer-request CloudFront Function: probing endpoints (account enumeration, Bedrock test retrieval)', () => {
+  test.each([
+    '/console/api/account/change-email/check-email-unique',
+    '/console/api/account/change-email/check-email-unique/',
+    '/console/api//account/change-email/check-email-unique',
+    '//console/api/account/change-email/check-email-unique',
+    '/console/api/account/change-email/%63heck-email-unique',
+    '/console/api/account/change-email%2Fcheck-email-unique',
+    '/Console/API/Account/Change-Email/Check-Email-Unique',
+    '/console/api/apps/../account/change-email/check-email-unique',
+    '/console/api/test/retrieval',
+    '/console/api/test/retrieval/',
+    '/console/api/test//retrieval',
+    '/console/api/test/%72etrieval',
+    '/console/api/TEST/Retrieval',
+    '/console/api/./test/retrieval',
+  ])('POST %s gets a 404 without reaching the origin', (uri) => {
+    const event = viewerRequestEvent({ uri, headers: { 'content-type': { value: 'application/json' } } }, 'POST');
+
+    const result = handler(event) as FunctionsResponse;
+
+    expect(result.statusCode).toBe(404);
+    expect(result).not.toHaveProperty('uri');
+    expect(result.body).toEqual({ encoding: 'text', data: '{"error":"not_found"}' });
+  });
+
+  test.each([
+    '/console/api/account/change-email',
+    '/console/api/account/change-email/reset',
+    '/console/api/account/profile',
+    '/console/api/test',
+    '/console/api/datasets/external-knowledge-api',
+    '/console/api/datasets/1234/retrieval',
+    '/console/api/test-retrieval',
+    '/v1/test/retrieval',
+  ])('POST %s passes through', (uri) => {
+    const event = viewerRequestEvent({ uri }, 'POST');
+
+    const result = handler(event) as FunctionsRequest;
+
+    expect(result.uri).toBe(uri);
+    expect(result.method).toBe('POST');
+  });
+});
+
 describe('viewer-request CloudFront Function: Accept-Encoding toward streaming origins', () => {
   test('removes accept-encoding and keeps every other header', () => {
     const event = viewerRequestEvent({
