@@ -16,7 +16,7 @@ export interface RecordedCall {
   readonly target: string;
   readonly contentType: string;
   readonly authorization: string;
-  readonly body: { SecretIdList?: string[]; NextToken?: string };
+  readonly body: { SecretIdList?: string[]; NextToken?: string; SecretId?: string };
 }
 
 export interface FakeSecretsManager {
@@ -51,7 +51,7 @@ function findSecret(secrets: readonly FakeSecret[], secretId: string): FakeSecre
 }
 
 /**
- * A local server speaking the Secrets Manager awsJson1_1 protocol for BatchGetSecretValue, with the
+ * A local server speaking the Secrets Manager awsJson1_1 protocol for BatchGetSecretValue (and GetSecretValue), with the
  * response shape of the real API: found secrets in SecretValues, per-secret failures in Errors.
  */
 export function startFakeSecretsManager(secrets: readonly FakeSecret[]): Promise<FakeSecretsManager> {
@@ -72,6 +72,24 @@ export function startFakeSecretsManager(secrets: readonly FakeSecret[]): Promise
       authorization: context.req.header('authorization') ?? '',
       body,
     });
+    if (target === 'secretsmanager.GetSecretValue') {
+      const secret = findSecret(secrets, body.SecretId ?? '');
+      context.header('content-type', 'application/x-amz-json-1.1');
+      if (!secret || secret.denied) {
+        const type = secret ? 'AccessDeniedException' : 'ResourceNotFoundException';
+        return context.body(JSON.stringify({ __type: type, message: `${type} for ${body.SecretId}` }), 400);
+      }
+      return context.body(
+        JSON.stringify({
+          ARN: secret.arn,
+          Name: secret.name,
+          VersionId: '00000000-0000-0000-0000-000000000001',
+          SecretString: secret.secretString,
+          VersionStages: ['AWSCURRENT'],
+          CreatedDate: 1_700_000_000,
+        }),
+      );
+    }
     if (target !== 'secretsmanager.BatchGetSecretValue') {
       return context.json({ __type: 'UnknownOperationException', message: `unsupported ${target}` }, 400);
     }
