@@ -43,7 +43,7 @@ const RESULTS: KnowledgeBaseRetrievalResult[] = [
       type: 'ROW',
       row: [
         { columnName: 'product', columnValue: 'Widget', type: 'STRING' },
-        { columnName: 'price', columnValue: '9.99', type: 'NUMBER' },
+        { columnName: 'price', columnValue: '9.99', type: 'DOUBLE' },
       ],
     },
     location: { type: 'SQL', sqlLocation: { query: 'SELECT product, price FROM catalog' } },
