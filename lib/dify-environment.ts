@@ -3,6 +3,7 @@ import { Cache } from './constructs/cache';
 import { Database } from './constructs/database';
 import { DifySecretField } from './constructs/dify-secrets';
 import { SITE_URL_FIELD } from './constructs/site-url';
+import { withoutDifyDefaults } from './dify-defaults';
 
 /** A value that must reach a container as a secret: a whole secret, or one JSON field of it. */
 export interface SecretRef {
@@ -123,7 +124,6 @@ export function difyApiImageSettings(deps: DifyDependencies, role: ApiImageRole)
     PGSSLMODE: 'require',
     REDIS_HOST: deps.redisHost,
     REDIS_PORT: String(Cache.PORT),
-    REDIS_USERNAME: '',
     REDIS_DB: '0',
     REDIS_USE_SSL: 'true',
     // Dify's own Redis clients (cache, locks, pub/sub) and Celery's SSL options default to CERT_NONE; ElastiCache
@@ -145,7 +145,7 @@ export function difyApiImageSettings(deps: DifyDependencies, role: ApiImageRole)
     PLUGIN_MAX_PACKAGE_SIZE: '52428800',
   };
   return {
-    environment,
+    environment: withoutDifyDefaults(environment),
     secrets: {
       SECRET_KEY: difyKey(deps, 'secretKey'),
       DB_PASSWORD: { secret: deps.databaseSecret, field: 'password' },
@@ -166,14 +166,14 @@ export function difyApiImageSettings(deps: DifyDependencies, role: ApiImageRole)
 
 /** gunicorn settings read by Dify's api entrypoint. One gevent worker: Lambda serves one request per environment. */
 export function apiServerEnvironment(timeoutSeconds: number, workers: number): Record<string, string> {
-  return {
+  return withoutDifyDefaults({
     DIFY_BIND_ADDRESS: '0.0.0.0',
     DIFY_PORT: String(API_PORT),
     SERVER_WORKER_AMOUNT: String(workers),
     SERVER_WORKER_CLASS: 'gevent',
     SERVER_WORKER_CONNECTIONS: '100',
     GUNICORN_TIMEOUT: String(timeoutSeconds),
-  };
+  });
 }
 
 /** dify-plugin-daemon settings (Dify docker/.env.example, "Plugin Daemon" section). */
