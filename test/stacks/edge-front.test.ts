@@ -106,6 +106,11 @@ function allowRule(edge: CfnTemplate): Record<string, unknown> | undefined {
   return allowing[0];
 }
 
+/** The address part of the allow rule: it ANDs the IP sets with "not a counted match off the api paths". */
+function allowedAddresses(edge: CfnTemplate): unknown {
+  return at(allowRule(edge), 'Statement', 'AndStatement', 'Statements', 0);
+}
+
 describe('Lambda front and CloudFront (default configuration)', () => {
   let synth: SynthesizedTemplates;
   let regional: CfnTemplate;
@@ -348,7 +353,7 @@ describe('Lambda front and CloudFront (default configuration)', () => {
     }
   });
 
-  test('managed rules: common (body size counted, not blocked), known bad inputs, IP reputation; rate limit 3000', () => {
+  test('managed rules: common (body and User-Agent rules counted), known bad inputs, IP reputation; rate limit 3000', () => {
     expect(new Set(managedRuleGroups(edge))).toEqual(
       new Set([
         'AWSManagedRulesCommonRuleSet',
@@ -359,9 +364,22 @@ describe('Lambda front and CloudFront (default configuration)', () => {
     const common = rules(edge).find(
       (r) => at(r, 'Statement', 'ManagedRuleGroupStatement', 'Name') === 'AWSManagedRulesCommonRuleSet',
     );
-    expect(at(common, 'Statement', 'ManagedRuleGroupStatement', 'RuleActionOverrides')).toEqual([
-      { Name: 'SizeRestrictions_BODY', ActionToUse: { Count: {} } },
-    ]);
+    // Counted so they only add labels; the last rule blocks those labels off the api paths (test/stacks/web-acl.test.ts).
+    const counted = asArray(at(common, 'Statement', 'ManagedRuleGroupStatement', 'RuleActionOverrides'));
+    expect(counted).toHaveLength(6);
+    expect(counted).toEqual(
+      expect.arrayContaining(
+        [
+          'NoUserAgent_HEADER',
+          'SizeRestrictions_BODY',
+          'EC2MetaDataSSRF_BODY',
+          'GenericLFI_BODY',
+          'GenericRFI_BODY',
+          'CrossSiteScripting_BODY',
+        ].map((Name) => ({ Name, ActionToUse: { Count: {} } })),
+      ),
+    );
+    expect(rules(edge).map((r) => r.Name)).toContain('BlockFlaggedOutsideApiPaths');
     const rate = rules(edge).find((r) => at(r, 'Statement', 'RateBasedStatement') !== undefined);
     expect(rate?.Action).toEqual({ Block: {} });
     expect(at(rate, 'Statement', 'RateBasedStatement')).toMatchObject({ Limit: 3000, AggregateKeyType: 'IP' });
@@ -412,7 +430,7 @@ describe('custom domain and IPv4 + IPv6 allow-lists', () => {
     if (!v4 || !v6) throw new Error('expected both an IPv4 and an IPv6 IP set');
     expect(propsOf(v4[1])).toMatchObject({ Scope: 'CLOUDFRONT', Addresses: ['203.0.113.0/24'] });
     expect(propsOf(v6[1])).toMatchObject({ Scope: 'CLOUDFRONT', Addresses: ['2001:db8::/32'] });
-    const statements = asArray(at(allowRule(edge), 'Statement', 'OrStatement', 'Statements'));
+    const statements = asArray(at(allowedAddresses(edge), 'OrStatement', 'Statements'));
     expect(new Set(statements.map((s) => JSON.stringify(getAtt(at(s, 'IPSetReferenceStatement', 'Arn')))))).toEqual(
       new Set([JSON.stringify([v4[0], 'Arn']), JSON.stringify([v6[0], 'Arn'])]),
     );
@@ -442,7 +460,7 @@ describe('IPv4-only allow-list, a country allow-list and no IP reputation list',
     expect(ipSet(edge, 'IPV6')).toBeUndefined();
     const v4 = ipSet(edge, 'IPV4');
     if (!v4) throw new Error('expected an IPv4 IP set');
-    const statement = at(allowRule(edge), 'Statement');
+    const statement = allowedAddresses(edge);
     expect(at(statement, 'OrStatement')).toBeUndefined();
     expect(getAtt(at(statement, 'IPSetReferenceStatement', 'Arn'))).toEqual([v4[0], 'Arn']);
   });
