@@ -268,3 +268,20 @@ export function onlySecurityGroup(list: unknown): string {
     throw new Error(`expected one security group, got ${JSON.stringify(list)}`);
   return ids[0];
 }
+
+/**
+ * The api function's secret references as `{ ENV_VAR: '<Ref:SecretId>#field' }`: DIFY_EDGE_SECRETS names secrets
+ * by alias, and DIFY_EDGE_SECRET_IDS maps each alias to its ARN (functions/dify-api-image/secrets_loader.py).
+ */
+export function lambdaSecretRefs(environment: Record<string, unknown>): Record<string, string> {
+  const aliases = JSON.parse(flatten(environment.DIFY_EDGE_SECRET_IDS)) as Record<string, string>;
+  const refs = JSON.parse(flatten(environment.DIFY_EDGE_SECRETS)) as Record<string, string>;
+  return Object.fromEntries(
+    Object.entries(refs).map(([name, reference]) => {
+      const [alias, ...field] = reference.split('#');
+      const secret = aliases[alias];
+      if (secret === undefined) throw new Error(`${name} names alias ${alias}, which DIFY_EDGE_SECRET_IDS lacks`);
+      return [name, [secret, ...field].join('#')];
+    }),
+  );
+}
