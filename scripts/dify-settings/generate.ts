@@ -1,0 +1,67 @@
+/**
+ * Writes lib/dify-settings/<image>.json: the environment variable names each pinned upstream image reads, read
+ * from upstream source trees. Run on every upgrade of Dify, the plugin daemon or the sandbox:
+ *
+ *   npx tsx scripts/dify-settings/generate.ts --dify <dify tree> --plugin-daemon <tree> --sandbox <tree>
+ *
+ * Only names and file paths are written (facts), never upstream code.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as prettier from 'prettier';
+import { DIFY_IMAGE_IDS, ImageFacts, factsFile } from '../../lib/dify-settings/facts';
+import { DEFAULT_TREES, SourceTrees, buildFacts } from './facts-from-sources';
+
+const USAGE = `usage: tsx scripts/dify-settings/generate.ts [--dify <tree>] [--plugin-daemon <tree>] [--sandbox <tree>]
+       [--plugin-daemon-version <x.y.z>] [--sandbox-version <x.y.z>] [--out <directory>]
+Defaults: the pinned releases in ../shared/reference/ next to the repository; --out: lib/dify-settings/.`;
+
+function parseArguments(argv: readonly string[]): { trees: SourceTrees; out: string | undefined } {
+  const flags = new Map<string, string>();
+  if (argv.includes('--help') || argv.includes('-h')) {
+    console.log(USAGE);
+    process.exit(0);
+  }
+  for (let i = 0; i < argv.length; i += 2) {
+    const [flag, value] = [argv[i], argv[i + 1]];
+    const known = ['--dify', '--plugin-daemon', '--sandbox', '--plugin-daemon-version', '--sandbox-version', '--out'];
+    if (!known.includes(flag) || value === undefined) throw new Error(`unexpected argument ${flag}\n${USAGE}`);
+    flags.set(flag, value);
+  }
+  return {
+    trees: {
+      dify: flags.get('--dify') ?? DEFAULT_TREES.dify,
+      pluginDaemon: flags.get('--plugin-daemon') ?? DEFAULT_TREES.pluginDaemon,
+      sandbox: flags.get('--sandbox') ?? DEFAULT_TREES.sandbox,
+      pluginDaemonVersion: flags.get('--plugin-daemon-version'),
+      sandboxVersion: flags.get('--sandbox-version'),
+    },
+    out: flags.get('--out'),
+  };
+}
+
+/** The facts as JSON formatted the way the repository's prettier configuration formats it, so both agree. */
+async function renderFacts(facts: ImageFacts, file: string): Promise<string> {
+  const options = (await prettier.resolveConfig(file)) ?? {};
+  return prettier.format(JSON.stringify(facts), { ...options, filepath: file });
+}
+
+async function main(): Promise<void> {
+  const { trees, out } = parseArguments(process.argv.slice(2));
+  const facts = buildFacts(trees, (message) => console.warn(`warning: ${message}`));
+  if (out !== undefined) fs.mkdirSync(out, { recursive: true });
+  for (const id of DIFY_IMAGE_IDS) {
+    const file = factsFile(id, out);
+    fs.writeFileSync(file, await renderFacts(facts[id], file));
+    console.log(
+      `${path.relative(process.cwd(), file)}: ${facts[id].image}:${facts[id].version}, ${facts[id].settings.length} names`,
+    );
+  }
+}
+
+if (require.main === module) {
+  main().catch((error: unknown) => {
+    console.error(error instanceof Error ? error.message : error);
+    process.exit(1);
+  });
+}
