@@ -4,6 +4,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { LLRT_BINARY_METADATA_KEY, LLRT_PLACEHOLDER, OFFLINE_LLRT_CONTEXT_KEY } from '../lib/llrt-binary';
 
 interface ManifestArtifact {
   type: string;
@@ -13,7 +14,10 @@ interface ManifestArtifact {
 }
 interface Template {
   Description?: string;
-  Resources?: Record<string, { Type: string; Properties?: Record<string, unknown> }>;
+  Resources?: Record<
+    string,
+    { Type: string; Properties?: Record<string, unknown>; Metadata?: Record<string, unknown> }
+  >;
   Outputs?: Record<string, { Description?: string }>;
 }
 
@@ -44,6 +48,7 @@ export function summarize(outdir: string): string {
   const manifest = JSON.parse(fs.readFileSync(manifestPath, 'utf8')) as { artifacts: Record<string, ManifestArtifact> };
   const lines: string[] = [`Templates are in ${path.resolve(outdir)}`, ''];
   const stacks = Object.entries(manifest.artifacts).filter(([, a]) => a.type === 'aws:cloudformation:stack');
+  let placeholders = 0;
   for (const [id, artifact] of stacks) {
     const file = path.join(outdir, artifact.properties?.templateFile ?? `${id}.template.json`);
     const template = JSON.parse(fs.readFileSync(file, 'utf8')) as Template;
@@ -63,9 +68,27 @@ export function summarize(outdir: string): string {
       .map((c) => c.Image)
       .filter((image): image is string => typeof image === 'string');
     if (images.length > 0) lines.push(`  - container images: ${[...new Set(images)].sort().join(', ')}`);
+    // LLRT functions synthesized offline carry a stand-in instead of the runtime (lib/llrt-function.ts).
+    const llrtPlaceholders = Object.entries(template.Resources ?? {})
+      .filter(([, r]) => r.Metadata?.[LLRT_BINARY_METADATA_KEY] === LLRT_PLACEHOLDER)
+      .map(([logicalId]) => logicalId);
+    if (llrtPlaceholders.length > 0) {
+      placeholders += llrtPlaceholders.length;
+      lines.push(
+        `  ! NOT DEPLOYABLE: ${llrtPlaceholders.join(', ')} hold(s) an LLRT placeholder, not the runtime ` +
+          `(synthesized with -c ${OFFLINE_LLRT_CONTEXT_KEY}=true)`,
+      );
+    }
     const outputs = Object.keys(template.Outputs ?? {}).filter((o) => !o.startsWith('Export'));
     if (outputs.length > 0) lines.push(`  - outputs: ${outputs.join(', ')}`);
     lines.push('');
+  }
+  if (placeholders > 0) {
+    lines.push(
+      `These templates are not deployable: ${placeholders} LLRT function(s) got a placeholder binary because the offline ` +
+        `switch was on. \`npx cdk deploy\` (without -c ${OFFLINE_LLRT_CONTEXT_KEY}=true) downloads the pinned LLRT ` +
+        'release while bundling, which needs internet access.',
+    );
   }
   lines.push('Deploy with: npx cdk bootstrap (us-east-1 and your region), then npx cdk deploy --all');
   return lines.join('\n');

@@ -140,6 +140,20 @@ const ACKNOWLEDGEMENTS: NagAcknowledgement[] = [
     paths: /^Migration\/Provider\/waiter-state-machine\//,
     reason: 'CDK Provider framework waiter; X-Ray would add cost and no insight to a polling loop.',
   },
+  // Bedrock Knowledge Bases External Knowledge API (docs/adr/0012)
+  {
+    id: LAMBDA_BASIC_EXECUTION,
+    paths: /^BedrockKnowledge\/Function\/ServiceRole\/Resource$/,
+    reason:
+      'AWSLambdaBasicExecutionRole grants only CloudWatch Logs writes; Retrieve and the key secret are granted inline.',
+  },
+  {
+    id: 'AwsSolutions-SMG4',
+    paths: /^BedrockKnowledge\/ApiKey\/Resource$/,
+    reason:
+      'Dify stores the key in its own database when the External Knowledge API is registered; a rotation would ' +
+      'break retrieval until someone pastes the new key into Dify. Rotate by hand (README "Bedrock Knowledge Bases").',
+  },
   // ALB hosting (benchmark comparison mode)
   {
     id: 'AwsSolutions-EC23',

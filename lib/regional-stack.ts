@@ -7,6 +7,7 @@ import { DifyEdgeConfig } from './config';
 import { AlbFrontend } from './constructs/alb-frontend';
 import { ApiFunction, LIVE_ALIAS } from './constructs/api-function';
 import { BACKEND_SERVICE_NAME, BackendService } from './constructs/backend-service';
+import { BedrockKnowledgeApi } from './constructs/bedrock-knowledge-api';
 import { Cache } from './constructs/cache';
 import { Database } from './constructs/database';
 import { DatabaseMigration } from './constructs/database-migration';
@@ -251,5 +252,22 @@ export class DifyRegionalStack extends Stack {
       value: `aws ecs execute-command --region ${this.region} --cluster ${cluster.clusterName} --task <task-id> --container internal-api --interactive --command /bin/bash`,
     });
     new CfnOutput(this, 'MigrationLogGroup', { value: migration.logGroup.logGroupName });
+
+    if (config.bedrockKnowledgeBases) {
+      // Dify's External Knowledge API over Bedrock Knowledge Bases (docs/adr/0012).
+      const knowledge = new BedrockKnowledgeApi(this, 'BedrockKnowledge', {
+        knowledgeBaseIds: config.bedrockKnowledgeBases.knowledgeBaseIds,
+        knowledgeBaseRegion: config.bedrockKnowledgeBases.region,
+        retainData,
+      });
+      new CfnOutput(this, 'BedrockKnowledgeEndpoint', {
+        value: knowledge.endpoint,
+        description: 'Dify: Knowledge > External Knowledge API > API Endpoint',
+      });
+      new CfnOutput(this, 'BedrockKnowledgeApiKeyCommand', {
+        description: 'Prints the API Key to paste into Dify next to the endpoint',
+        value: `aws secretsmanager get-secret-value --region ${this.region} --secret-id ${knowledge.apiKey.secretArn} --query SecretString --output text`,
+      });
+    }
   }
 }

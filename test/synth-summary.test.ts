@@ -20,6 +20,18 @@ describe('synth summary', () => {
     expect(text).toContain('npx cdk deploy --all');
   });
 
+  test('says when LLRT functions hold the offline placeholder: those templates are not deployable', () => {
+    const { app } = synthDifyApp({ bedrockKnowledgeBases: { knowledgeBaseIds: ['KBAAAAAAAA'] } });
+    const text = summarize(app.synth().directory);
+    expect(text).toMatch(/! NOT DEPLOYABLE: BedrockKnowledgeFunction\w+ hold\(s\) an LLRT placeholder/);
+    expect(text).toContain('These templates are not deployable: 1 LLRT function(s) got a placeholder binary');
+  });
+
+  test('no placeholder warning when no LLRT function exists', () => {
+    const { app } = synthDifyApp({});
+    expect(summarize(app.synth().directory)).not.toContain('NOT DEPLOYABLE');
+  });
+
   test('fails clearly when nothing was synthesized', () => {
     const empty = fs.mkdtempSync(path.join(os.tmpdir(), 'dify-edge-empty-'));
     expect(() => summarize(empty)).toThrow(/manifest\.json not found: run `npx cdk synth` first/);

@@ -13,13 +13,9 @@ import { FetchHttpHandler } from '@smithy/fetch-http-handler';
 import { cachedSecretString } from '../shared/cached-secret';
 import { functionUrlHandler } from '../shared/function-url-adapter';
 import { createKnowledgeApp } from './app';
+import { ENVIRONMENT } from './environment';
 
-/** Environment variable names the construct sets (lib/constructs/bedrock-knowledge-api.ts). */
-export const ENVIRONMENT = {
-  knowledgeBaseIds: 'KNOWLEDGE_BASE_IDS',
-  knowledgeBaseRegion: 'KNOWLEDGE_BASE_REGION',
-  apiKeySecretArn: 'API_KEY_SECRET_ARN',
-} as const;
+export { ENVIRONMENT };
 
 /**
  * Dify waits 5 s for an answer (SSRF_DEFAULT_READ_TIME_OUT, api/configs/feature/__init__.py:559) and retries

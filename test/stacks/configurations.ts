@@ -6,4 +6,5 @@ export const EVERYTHING_ON: Record<string, unknown> = {
   api: { keepWarm: true, provisionedConcurrency: 1 },
   backend: { enableExec: true, onDemandBase: 1, onDemandWeight: 1, sandboxNetwork: true },
   waf: { allowedIpv4Cidrs: ['203.0.113.0/24'], allowedIpv6Cidrs: ['2001:db8::/32'], allowedCountries: ['JP'] },
+  bedrockKnowledgeBases: { knowledgeBaseIds: ['KBAAAAAAAA', 'KBBBBBBBBB'], region: 'us-east-1' },
 };

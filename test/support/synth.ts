@@ -5,6 +5,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { DifyApp, buildApp } from '../../lib/app';
 import { CONFIG_CONTEXT_KEY, CONFIG_FILE_CONTEXT_KEY } from '../../lib/config';
+import { OFFLINE_LLRT_CONTEXT_KEY } from '../../lib/llrt-binary';
 
 const ROOT = path.join(__dirname, '..', '..');
 
@@ -34,6 +35,8 @@ export function synthDifyApp(overrides: Record<string, unknown> = {}): Synthesiz
       ...cdkJsonContext(),
       [CONFIG_FILE_CONTEXT_KEY]: 'test/support/test.config.json',
       [CONFIG_CONTEXT_KEY]: overrides,
+      // No internet here or in CI: LLRT functions get the placeholder binary instead of a GitHub download.
+      [OFFLINE_LLRT_CONTEXT_KEY]: true,
     },
   });
   const built = buildApp(app);
