@@ -1,4 +1,4 @@
-import { CustomResource, Duration } from 'aws-cdk-lib';
+import { CustomResource, Duration, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -28,6 +28,11 @@ export interface DatabaseMigrationProps {
 export const MIGRATION_STREAM_PREFIX = 'migration';
 export const MIGRATION_CONTAINER = 'migration';
 
+/** Task-definition family of the migration task: `<stack name>-dify-migration`, the same on every deploy. */
+export function migrationTaskFamily(stackName: string): string {
+  return `${stackName}-dify-migration`;
+}
+
 /**
  * Runs `flask upgrade-db` once per deploy, as a one-off on-demand Fargate task started and awaited by a custom
  * resource, whenever the api image tag changes. Lambda must not migrate on each cold start (it would add the
@@ -43,7 +48,14 @@ export class DatabaseMigration extends Construct {
     super(scope, id);
     const timeout = props.timeout ?? Duration.minutes(30);
     this.logGroup = new logs.LogGroup(this, 'Logs', { retention: logs.RetentionDays.THREE_MONTHS });
-    this.taskDefinition = new ecs.FargateTaskDefinition(this, 'TaskDefinition', { cpu: 512, memoryLimitMiB: 2048 });
+    const stack = Stack.of(this);
+    if (Token.isUnresolved(stack.stackName)) throw new Error('DatabaseMigration: the stack needs a literal name');
+    const family = migrationTaskFamily(stack.stackName);
+    this.taskDefinition = new ecs.FargateTaskDefinition(this, 'TaskDefinition', {
+      family,
+      cpu: 512,
+      memoryLimitMiB: 2048,
+    });
     this.taskDefinition.addContainer(MIGRATION_CONTAINER, {
       image: ecs.ContainerImage.fromRegistry(`langgenius/dify-api:${props.difyVersion}`),
       environment: props.settings.environment,
@@ -63,18 +75,34 @@ export class DatabaseMigration extends Construct {
       handler: 'isComplete',
       description: 'Waits for the Dify database migration task and reports its exit code',
     });
+    // Every revision of this one family (`family:*`, ECS API Reference "RunTask", taskDefinition): a Dify upgrade
+    // registers a new revision, and a policy naming that revision would be rewritten in the same deploy that runs
+    // the migration, which then races the IAM update. The family name is fixed, so the policy never changes.
+    const familyRevisions = stack.formatArn({
+      service: 'ecs',
+      resource: 'task-definition',
+      resourceName: `${family}:*`,
+    });
     runner.addToRolePolicy(
       new iam.PolicyStatement({
         actions: ['ecs:RunTask'],
-        resources: [this.taskDefinition.taskDefinitionArn],
+        resources: [familyRevisions],
         conditions: { ArnEquals: { 'ecs:cluster': props.cluster.clusterArn } },
       }),
     );
-    const passRole = new iam.PolicyStatement({
-      actions: ['iam:PassRole'],
-      resources: [this.taskDefinition.taskRole.roleArn, this.taskDefinition.obtainExecutionRole().roleArn],
+    Validations.of(runner).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::${nagText(stack.resolve(familyRevisions))}]`,
+      reason:
+        'Every revision of the one migration task family, on this cluster only: a new Dify version is a new revision.',
     });
-    runner.addToRolePolicy(passRole);
+    // Only the two roles of that task, and only to ECS tasks.
+    runner.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['iam:PassRole'],
+        resources: [this.taskDefinition.taskRole.roleArn, this.taskDefinition.obtainExecutionRole().roleArn],
+        conditions: { StringEquals: { 'iam:PassedToService': 'ecs-tasks.amazonaws.com' } },
+      }),
+    );
     checker.addToRolePolicy(
       new iam.PolicyStatement({
         actions: ['ecs:DescribeTasks', 'ecs:StopTask'],
@@ -112,4 +140,20 @@ export class DatabaseMigration extends Construct {
     });
     waitForRolePolicies(this.resource, runner, checker, provider);
   }
+}
+
+/** A resolved CloudFormation value the way cdk-nag names it in a finding: `Ref` → `<Id>`, `Fn::Join` joined. */
+function nagText(value: unknown): string {
+  if (typeof value === 'string') return value;
+  if (typeof value === 'object' && value !== null) {
+    const v = value as Record<string, unknown>;
+    if (typeof v.Ref === 'string') return `<${v.Ref}>`;
+    const getAtt = v['Fn::GetAtt'];
+    if (Array.isArray(getAtt)) return `<${getAtt.join('.')}>`;
+    const join = v['Fn::Join'];
+    if (Array.isArray(join) && typeof join[0] === 'string' && Array.isArray(join[1])) {
+      return join[1].map(nagText).join(join[0]);
+    }
+  }
+  return JSON.stringify(value);
 }
