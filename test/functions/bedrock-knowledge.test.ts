@@ -1,6 +1,8 @@
 import type { KnowledgeBaseRetrievalResult } from '@aws-sdk/client-bedrock-agent-runtime';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { LambdaFunctionURLEvent } from 'aws-lambda';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { createHandler, ENVIRONMENT } from '../../functions/bedrock-knowledge';
 import { SUPPORTED_OPERATORS, UNSUPPORTED_OPERATORS } from '../../functions/bedrock-knowledge/mapping';
 import type { FunctionUrlResult } from '../../functions/shared/function-url-adapter';
@@ -529,5 +531,37 @@ describe('Bedrock Knowledge Bases External Knowledge API', () => {
       expect(result.statusCode).toBe(502);
       bedrock = await startFakeBedrockAgentRuntime({});
     });
+  });
+});
+
+/** The Dify facts the app and ADR 0012 cite, checked against the pinned sources when they are present. */
+const DIFY_REFERENCE = path.join(__dirname, '..', '..', '..', 'shared', 'reference', 'dify-1.13.3');
+(fs.existsSync(DIFY_REFERENCE) ? describe : describe.skip)('cited Dify 1.13.3 lines', () => {
+  function line(file: string, number: number): string {
+    return fs.readFileSync(path.join(DIFY_REFERENCE, file), 'utf8').split('\n')[number - 1] ?? '';
+  }
+  const service = 'api/services/external_knowledge_service.py';
+
+  test('registration probe: POST {endpoint}/retrieval with only the Authorization header; 502/404/403 refused', () => {
+    expect(line(service, 84)).toContain(`endpoint = f"{settings['endpoint']}/retrieval"`);
+    expect(line(service, 94)).toContain('ssrf_proxy.post(endpoint, headers={"Authorization": f"Bearer {api_key}"})');
+    expect([97, 99, 101].map((n) => line(service, n).trim())).toEqual([
+      'if response.status_code == 502:',
+      'if response.status_code == 404:',
+      'if response.status_code == 403:',
+    ]);
+  });
+
+  test('retrieval: the body Dify builds, threshold 0.0 when disabled, records of a 200', () => {
+    expect(line(service, 308)).toContain('if score_threshold_enabled else 0.0');
+    expect(line(service, 315)).toContain('"knowledge_id": external_knowledge_binding.external_knowledge_id');
+    expect(line(service, 316)).toContain('"metadata_condition": metadata_condition.model_dump()');
+    expect(line(service, 329)).toContain('response.json().get("records", [])');
+  });
+
+  test('timeouts and retries of ssrf_proxy', () => {
+    expect(line('api/configs/feature/__init__.py', 529)).toContain('SSRF_DEFAULT_MAX_RETRIES');
+    expect(line('api/configs/feature/__init__.py', 559)).toContain('SSRF_DEFAULT_READ_TIME_OUT');
+    expect(line('api/configs/feature/__init__.py', 561)).toContain('default=5');
   });
 });
