@@ -38,6 +38,15 @@ export interface ApiFunctionConfig {
    */
   readonly timeoutSeconds: number;
   /**
+   * How long CloudFront waits for the api's first byte, and between bytes (its origin "response timeout"). A
+   * blocking call (`response_mode: blocking`, or a slow console call) that takes longer ends in a 504 at the edge;
+   * streaming calls send pings and are not affected. Up to 60 s works everywhere; 61-180 s needs an approved
+   * increase of the CloudFront quota "Response timeout per origin" first (CloudFront DG "Response timeout"), or
+   * the deploy fails. Applies to both hosting modes.
+   * @default 60
+   */
+  readonly originReadTimeoutSeconds: number;
+  /**
    * Provisioned concurrency for the api alias (0 = none). Removes cold starts at ≈ $22/month per 2 GB environment.
    * @default 0
    */
@@ -244,6 +253,7 @@ export const DEFAULT_CONFIG: DifyEdgeConfig = {
   api: {
     memoryMb: 3008,
     timeoutSeconds: 900,
+    originReadTimeoutSeconds: 60,
     provisionedConcurrency: 0,
     keepWarm: false,
     keepWarmHoursUtc: '0-10',
@@ -520,6 +530,7 @@ export function validateConfig(input: unknown): DifyEdgeConfig {
 
   v.number('api.memoryMb', c.api.memoryMb, 1024, 10240, { integer: true });
   v.number('api.timeoutSeconds', c.api.timeoutSeconds, 60, 900, { integer: true });
+  v.number('api.originReadTimeoutSeconds', c.api.originReadTimeoutSeconds, 1, 180, { integer: true });
   v.number('api.provisionedConcurrency', c.api.provisionedConcurrency, 0, 10, { integer: true });
   v.boolean('api.keepWarm', c.api.keepWarm);
   v.boolean('api.snapStart', c.api.snapStart);

@@ -14,6 +14,8 @@ import { ecsSecrets, entrypointWithTemplates } from './ecs-settings';
 export interface DatabaseMigrationProps {
   readonly cluster: ecs.ICluster;
   readonly difyVersion: string;
+  /** The dify-api image of `difyVersion` (from the account's ECR). */
+  readonly image: ecs.ContainerImage;
   /** Settings of the api image (database, Redis lock, storage). */
   readonly settings: ContainerSettings;
   readonly securityGroup: ec2.ISecurityGroup;
@@ -57,7 +59,7 @@ export class DatabaseMigration extends Construct {
       memoryLimitMiB: 2048,
     });
     this.taskDefinition.addContainer(MIGRATION_CONTAINER, {
-      image: ecs.ContainerImage.fromRegistry(`langgenius/dify-api:${props.difyVersion}`),
+      image: props.image,
       environment: props.settings.environment,
       secrets: ecsSecrets(props.settings),
       ...entrypointWithTemplates(props.settings, 'flask upgrade-db'),

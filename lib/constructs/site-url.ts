@@ -5,8 +5,9 @@ import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
 import { waitForRolePolicies } from '../custom-resource-permissions';
 
-/** JSON field of the site-URL secret that holds `https://<host>`. */
-export const SITE_URL_FIELD = 'siteUrl';
+import { SITE_URL_FIELD } from '../../functions/shared/site-url-secret';
+
+export { SITE_URL_FIELD };
 
 export type SiteUrlProps = Record<string, never>;
 

@@ -15,6 +15,7 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { webImageContext } from '../../lib/web-image-context';
 import { apiImageDirectory, runProcess, secretsLoaderPath, webImageDirectory } from './process-helpers';
 
 interface Instruction {
@@ -57,7 +58,8 @@ afterAll(() => {
 
 const images = [
   { label: 'dify-api', directory: apiImageDirectory, baseImage: 'langgenius/dify-api' },
-  { label: 'dify-web', directory: webImageDirectory, baseImage: 'langgenius/dify-web' },
+  // The web image's build context is staged by the CDK app (the site-URL reader is bundled into it).
+  { label: 'dify-web', directory: webImageContext(scratchDirectory('dify-edge-web-context-')), baseImage: 'langgenius/dify-web' },
 ];
 
 describe.each(images)('$label Dockerfile (structural check: parsed text, the image is not built here)', (image) => {
@@ -68,7 +70,7 @@ describe.each(images)('$label Dockerfile (structural check: parsed text, the ima
   test('declares the version ARGs before the first FROM, DIFY_VERSION without a default', () => {
     const firstFrom = instructions.findIndex((instruction) => instruction.keyword === 'FROM');
     const globalArgs = instructions.slice(0, firstFrom).filter((instruction) => instruction.keyword === 'ARG');
-    expect(globalArgs.map((instruction) => instruction.argument)).toEqual(['DIFY_VERSION', 'LWA_VERSION=1.0.0']);
+    expect(globalArgs.map((instruction) => instruction.argument)).toEqual(['DIFY_VERSION', 'LWA_VERSION=1.0.1']);
   });
 
   test('FROM lines use the ARG tags; the final stage is the Dify image; nothing says latest', () => {

@@ -15,6 +15,7 @@ import {
   resourcesOfType,
   synthTemplates,
 } from '../stacks/template-helpers';
+import { DockerImageAssetSource, dockerImageAssets, sourceImageOf } from '../stacks/image-assets';
 
 const ROOT = path.join(__dirname, '..', '..');
 // The upstream reference checkout some developers keep next to the repository. Users' clones do not have it:
@@ -108,51 +109,12 @@ function imageOf(repository: string): DifyImageId | undefined {
   );
 }
 
-/** Docker image assets of a cloud assembly by image tag (the asset hash), from its `*.assets.json` manifests. */
-function dockerImageAssets(
-  outdir: string,
-): Map<string, { readonly directory?: string; readonly buildArgs: Record<string, string> }> {
-  const assets = new Map<string, { directory?: string; buildArgs: Record<string, string> }>();
-  for (const file of fs.readdirSync(outdir).filter((name) => name.endsWith('.assets.json'))) {
-    const manifest = JSON.parse(fs.readFileSync(path.join(outdir, file), 'utf8')) as {
-      dockerImages?: Record<
-        string,
-        {
-          source: { directory?: string; dockerBuildArgs?: Record<string, string> };
-          destinations: Record<string, { imageTag: string }>;
-        }
-      >;
-    };
-    for (const image of Object.values(manifest.dockerImages ?? {})) {
-      for (const destination of Object.values(image.destinations)) {
-        assets.set(destination.imageTag, {
-          directory: image.source.directory,
-          buildArgs: image.source.dockerBuildArgs ?? {},
-        });
-      }
-    }
-  }
-  return assets;
+/** The public image a container runs (see test/stacks/image-assets.ts). */
+function sourceImage(image: unknown, assets: Map<string, DockerImageAssetSource>, label: string): string {
+  return sourceImageOf(image, assets, label);
 }
 
-/**
- * The public image a container runs: a literal `repository:tag`, or an image asset built from `SOURCE_IMAGE` (the
- * ECR copies of lib/constructs/container-images.ts), found through the asset manifest by the URI's tag.
- */
-function sourceImage(image: unknown, assets: ReturnType<typeof dockerImageAssets>, label: string): string {
-  if (typeof image === 'string') return image;
-  const uri = renderTokens(image);
-  const asset = assets.get(uri.slice(uri.lastIndexOf(':') + 1));
-  const source = asset?.buildArgs.SOURCE_IMAGE;
-  if (source === undefined) {
-    throw new Error(
-      `${label} runs an image this test cannot name (no asset with a SOURCE_IMAGE build argument): ${uri}`,
-    );
-  }
-  return source;
-}
-
-function difyContainers(template: CfnTemplate, assets: ReturnType<typeof dockerImageAssets>): DifyContainer[] {
+function difyContainers(template: CfnTemplate, assets: Map<string, DockerImageAssetSource>): DifyContainer[] {
   const found: DifyContainer[] = [];
   for (const [id, fn] of resourcesOfType(template, 'AWS::Lambda::Function')) {
     if (propsOf(fn).PackageType !== 'Image') continue; // zip functions are ours (custom resources, keep-warm)

@@ -62,7 +62,12 @@ function event(
   };
   if (requestType === 'Create') return { ...common, RequestType: 'Create' };
   if (requestType === 'Update') {
-    return { ...common, RequestType: 'Update', PhysicalResourceId: SECRET_ARN, OldResourceProperties: {} };
+    return {
+      ...common,
+      RequestType: 'Update',
+      PhysicalResourceId: SECRET_ARN,
+      OldResourceProperties: { ServiceToken: 'x' },
+    };
   }
   return { ...common, RequestType: 'Delete', PhysicalResourceId: SECRET_ARN };
 }

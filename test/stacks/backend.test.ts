@@ -29,9 +29,12 @@ import {
   synthTemplates,
 } from './template-helpers';
 import { API_IMAGE_SECRETS } from './expected-settings';
+import { DockerImageAssetSource, dockerImageAssets, imageUri, sourceImageOf } from './image-assets';
 
-const BACKEND_CONTAINERS = ['sandbox', 'plugin-daemon', 'internal-api', 'worker', 'beat'];
-const API_IMAGE_CONTAINERS = ['internal-api', 'worker', 'beat'];
+const BACKEND_CONTAINERS = ['sandbox', 'plugin-daemon', 'internal-api', 'worker', 'run-worker', 'beat'];
+const API_IMAGE_CONTAINERS = ['internal-api', 'worker', 'run-worker', 'beat'];
+/** Containers whose signed file URLs go to plugins in the same task (docs/adr/0013). */
+const SIGNS_PLUGIN_FILE_URLS = ['internal-api', 'run-worker'];
 
 interface BackendView {
   readonly template: CfnTemplate;
@@ -61,9 +64,11 @@ function secretSource(valueFrom: unknown): string {
   return `${field[1]}:${field[2]}`;
 }
 
+let assets: Map<string, DockerImageAssetSource>;
+
+/** The public image a container's ECR copy was built from. */
 function imageOf(definition: ContainerDefinition): string {
-  if (typeof definition.Image !== 'string') throw new Error(`${definition.Name} has a non-literal image`);
-  return definition.Image;
+  return sourceImageOf(definition.Image, assets, definition.Name);
 }
 
 describe('backend on Fargate Spot (default configuration)', () => {
@@ -75,6 +80,7 @@ describe('backend on Fargate Spot (default configuration)', () => {
   beforeAll(() => {
     synth = synthTemplates();
     regional = synth.regional;
+    assets = dockerImageAssets(synth.synthesized.app.outdir);
     view = backendView(regional);
     bucketId = outputTarget(regional, 'BucketName');
   });
@@ -94,6 +100,22 @@ describe('backend on Fargate Spot (default configuration)', () => {
         .sort(),
     ).toEqual([...BACKEND_CONTAINERS].sort());
     expect(propsOf(view.taskDefinition).RequiresCompatibilities).toEqual(['FARGATE']);
+  });
+
+  test('no task pulls from Docker Hub: every image is an ECR copy (an image asset) of a pinned tag', () => {
+    for (const [id, task] of resourcesOfType(regional, 'AWS::ECS::TaskDefinition')) {
+      for (const definition of containersOf(task)) {
+        const uri = imageUri(definition.Image);
+        expect({ id, name: definition.Name, uri }).toEqual({
+          id,
+          name: definition.Name,
+          uri: expect.stringMatching(
+            /^\$\{AWS::AccountId\}\.dkr\.ecr\.ap-northeast-1\.\$\{AWS::URLSuffix\}\/cdk-\w+-container-assets-\$\{AWS::AccountId\}-ap-northeast-1:[0-9a-f]{64}$/,
+          ),
+        });
+        expect(imageOf(definition)).toMatch(/^langgenius\/dify-[a-z-]+:(?!latest)[\w.-]+$/);
+      }
+    }
   });
 
   test('images are pinned: dify-api at difyVersion, plugin daemon and sandbox at their configured tags', () => {
@@ -141,19 +163,20 @@ describe('backend on Fargate Spot (default configuration)', () => {
     for (const definition of definitions) {
       const env = environmentOf(definition);
       expect(env).toMatchObject({
-        DB_PORT: '5432',
-        DB_DATABASE: 'dify',
         DB_USERNAME: expect.any(String),
+        // Dify's pgvector default port is 5433 (api/configs/middleware/vdb/pgvector_config.py): it must be set.
         PGVECTOR_PORT: '5432',
         PGVECTOR_DATABASE: 'dify_pgvector',
         PGVECTOR_USER: env.DB_USERNAME,
-        REDIS_PORT: '6379',
+        // libpq's default for the pgvector connections, which pass no sslmode of their own.
+        PGSSLMODE: 'require',
+        SWAGGER_UI_ENABLED: 'false',
+        CHECK_UPDATE_URL: '',
         REDIS_USE_SSL: 'true',
         // Dify only recognises the upper-case name; anything else silently means CERT_NONE.
         REDIS_SSL_CERT_REQS: 'CERT_REQUIRED',
         DB_EXTRAS: 'sslmode=require',
         PLUGIN_MAX_PACKAGE_SIZE: '52428800',
-        INTERNAL_FILES_URL: 'http://localhost:5001',
         STORAGE_TYPE: 's3',
         S3_REGION: 'ap-northeast-1',
         S3_USE_AWS_MANAGED_IAM: 'true',
@@ -162,8 +185,17 @@ describe('backend on Fargate Spot (default configuration)', () => {
         CODE_EXECUTION_ENDPOINT: 'http://localhost:8194',
         PLUGIN_DAEMON_URL: 'http://localhost:5002',
       });
+      // Left to Dify's defaults, which equal ours (lib/dify-defaults.ts, checked against Dify's sources).
+      for (const name of ['DB_PORT', 'DB_DATABASE', 'REDIS_PORT', 'REDIS_DB', 'DB_TYPE']) {
+        expect(env[name]).toBeUndefined();
+      }
+      expect(env.ENABLE_COLLABORATION_MODE).toBeUndefined();
+      expect(env.INTERNAL_FILES_URL).toBe(
+        SIGNS_PLUGIN_FILE_URLS.includes(definition.Name) ? 'http://localhost:5001' : undefined,
+      );
       expect(getAtt(env.DB_HOST)).toEqual([clusterId, 'Endpoint.Address']);
-      expect(getAtt(env.PGVECTOR_HOST)).toEqual([clusterId, 'Endpoint.Address']);
+      // PGVECTOR_HOST is composed from DB_HOST in the container (see the entry command test).
+      expect(env.PGVECTOR_HOST).toBeUndefined();
       expect(getAtt(env.REDIS_HOST)).toEqual([cacheId, 'PrimaryEndPoint.Address']);
       expect(refId(env.S3_BUCKET_NAME)).toBe(bucketId);
       expect(Object.keys(secretsOf(definition)).sort()).toEqual([...API_IMAGE_SECRETS].sort());
@@ -171,15 +203,14 @@ describe('backend on Fargate Spot (default configuration)', () => {
   });
 
   test('the Celery broker URL is composed in the container from the injected Redis password, then Dify starts', () => {
-    const [cacheId] = onlyResource(regional, 'AWS::ElastiCache::ReplicationGroup');
     for (const name of API_IMAGE_CONTAINERS) {
       const definition = container(view.taskDefinition, name);
       expect(definition.EntryPoint).toEqual(['/bin/bash', '-c']);
       const command = asArray(definition.Command);
       expect(command).toHaveLength(1);
       expect(flatten(command[0])).toBe(
-        `export CELERY_BROKER_URL="rediss://:$REDIS_PASSWORD@<GetAtt:${cacheId}.PrimaryEndPoint.Address>:6379/1?ssl_cert_reqs=required"; ` +
-          'exec /bin/bash /entrypoint.sh',
+        'export CELERY_BROKER_URL="rediss://:$REDIS_PASSWORD@$REDIS_HOST:6379/1?ssl_cert_reqs=required"; ' +
+          'export PGVECTOR_HOST="$DB_HOST"; exec /bin/bash /entrypoint.sh',
       );
     }
   });
@@ -215,8 +246,10 @@ describe('backend on Fargate Spot (default configuration)', () => {
     ];
     expect(new Set(distinct.map((name) => secretSource(api[name]))).size).toBe(distinct.length);
     expect(secretSource(api.DB_PASSWORD)).toMatch(/:password$/);
+    // One secret for all of Dify's keys, a field each (Secrets Manager bills per secret).
+    expect(new Set(distinct.map((name) => secretSource(api[name]).split(':')[0])).size).toBe(1);
     for (const name of distinct) {
-      expect(resource(regional, secretSource(api[name])).Type).toBe('AWS::SecretsManager::Secret');
+      expect(resource(regional, secretSource(api[name]).split(':')[0]).Type).toBe('AWS::SecretsManager::Secret');
     }
   });
 
@@ -330,6 +363,7 @@ describe('backend with on-demand base capacity and a newer Dify', () => {
 
   beforeAll(() => {
     synth = synthTemplates({ ...versions, backend: { onDemandBase: 1, onDemandWeight: 1 } });
+    assets = dockerImageAssets(synth.synthesized.app.outdir);
     view = backendView(synth.regional);
   });
   afterAll(removeSynthOutputs);
@@ -365,6 +399,15 @@ describe('backend with on-demand base capacity and a newer Dify', () => {
     expect(images.map((image) => image.displayName).sort()).toEqual(
       expect.arrayContaining(['Api/Function/AssetImage', 'Web/Function/AssetImage']),
     );
-    for (const image of images) expect(image.source.dockerBuildArgs?.DIFY_VERSION).toBe('1.14.0');
+    const functionImages = images.filter((image) => /^(Api|Web)\/Function\//.test(image.displayName ?? ''));
+    expect(functionImages).toHaveLength(2);
+    for (const image of functionImages) expect(image.source.dockerBuildArgs?.DIFY_VERSION).toBe('1.14.0');
+    // The ECR copies for the ECS tasks follow the same settings.
+    const copies = images.map((image) => image.source.dockerBuildArgs?.SOURCE_IMAGE).filter(Boolean);
+    expect(copies.sort()).toEqual([
+      'langgenius/dify-api:1.14.0',
+      'langgenius/dify-plugin-daemon:0.6.0-local',
+      'langgenius/dify-sandbox:0.2.15',
+    ]);
   });
 });

@@ -11,6 +11,7 @@ import {
   getAtt,
   isRecord,
   lambdaEnvironment,
+  lambdaSecretRefs,
   onlyResource,
   onlySecurityGroup,
   outputTarget,
@@ -174,7 +175,6 @@ describe('Lambda front and CloudFront (default configuration)', () => {
     expect(getAtt(apiEnv.REDIS_HOST)).toEqual([cacheId, 'PrimaryEndPoint.Address']);
     expect(refId(apiEnv.S3_BUCKET_NAME)).toBe(outputTarget(regional, 'BucketName'));
     expect(apiEnv).toMatchObject({
-      DB_DATABASE: 'dify',
       PGVECTOR_DATABASE: 'dify_pgvector',
       VECTOR_STORE: 'pgvector',
       REDIS_USE_SSL: 'true',
@@ -184,10 +184,12 @@ describe('Lambda front and CloudFront (default configuration)', () => {
       CODE_EXECUTION_ENDPOINT: 'http://backend.dify.internal:8194',
       PLUGIN_DAEMON_URL: 'http://backend.dify.internal:5002',
     });
+    // Composed by the loader at start from other variables, so each endpoint is written once (4 KB limit).
     const templates = JSON.parse(flatten(apiEnv.DIFY_EDGE_TEMPLATES)) as Record<string, string>;
-    expect(templates.CELERY_BROKER_URL).toBe(
-      `rediss://:$REDIS_PASSWORD@<GetAtt:${cacheId}.PrimaryEndPoint.Address>:6379/1?ssl_cert_reqs=required`,
-    );
+    expect(templates).toEqual({
+      CELERY_BROKER_URL: 'rediss://:$REDIS_PASSWORD@$REDIS_HOST:6379/1?ssl_cert_reqs=required',
+      PGVECTOR_HOST: '$DB_HOST',
+    });
   });
 
   test('both function URLs are IAM-authenticated, response-streaming and on the live alias', () => {
@@ -335,7 +337,7 @@ describe('Lambda front and CloudFront (default configuration)', () => {
     expect(config.Aliases).toBeUndefined();
     // They come from the site-URL secret, written once the distribution exists (test/stacks/site-url.test.ts).
     expect(apiEnv.CONSOLE_API_URL).toBeUndefined();
-    expect(JSON.parse(flatten(apiEnv.DIFY_EDGE_SECRETS))).toHaveProperty('CONSOLE_API_URL');
+    expect(lambdaSecretRefs(apiEnv)).toHaveProperty('CONSOLE_API_URL');
   });
 
   test('the default web ACL allows by default and fits the Free plan with metrics on every rule', () => {
@@ -415,7 +417,7 @@ describe('custom domain and IPv4 + IPv6 allow-lists', () => {
 
   test('Dify builds its URLs from the custom domain', () => {
     const apiEnv = lambdaEnvironment(resource(regional, outputTarget(regional, 'ApiFunctionName')));
-    const refs = JSON.parse(flatten(apiEnv.DIFY_EDGE_SECRETS)) as Record<string, string>;
+    const refs = lambdaSecretRefs(apiEnv);
     expect(refs.CONSOLE_API_URL).toMatch(/#siteUrl$/);
     expect(refs.CONSOLE_WEB_URL).toBe(refs.CONSOLE_API_URL);
     const [, publisher] = onlyResource(regional, 'Custom::AWS');

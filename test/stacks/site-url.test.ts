@@ -5,6 +5,7 @@ import {
   environmentOf,
   flatten,
   lambdaEnvironment,
+  lambdaSecretRefs,
   onlyResource,
   propsOf,
   removeSynthOutputs,
@@ -52,7 +53,7 @@ describe('public site URL (lambda hosting, no custom domain)', () => {
     );
     if (!api) throw new Error('no api function');
     const env = lambdaEnvironment(api[1]);
-    const refs = JSON.parse(flatten(env.DIFY_EDGE_SECRETS)) as Record<string, string>;
+    const refs = lambdaSecretRefs(env);
     for (const name of SITE_URL_SETTINGS) {
       expect(refs[name]).toBe(`<Ref:${secretId}>#siteUrl`);
       expect(env[name]).toBeUndefined();
@@ -65,12 +66,16 @@ describe('public site URL (lambda hosting, no custom domain)', () => {
     expect(dependsOn(service)).toContain(publisher(regional).id);
     const taskId = flatten(propsOf(service).TaskDefinition).replace(/^<Ref:(\w+)>$/, '$1');
     const task = resource(regional, taskId);
-    for (const name of ['worker', 'beat', 'internal-api']) {
+    for (const name of ['worker', 'run-worker', 'beat', 'internal-api']) {
       const secrets = secretsOf(container(task, name));
       for (const setting of SITE_URL_SETTINGS)
         expect(flatten(secrets[setting])).toContain(`<Ref:${secretId}>:siteUrl::`);
-      expect(environmentOf(container(task, name)).INTERNAL_FILES_URL).toBe('http://localhost:5001');
     }
+    // File URLs signed for plugins point at the internal api in the same task; the background worker, which indexes
+    // documents, writes the public FILES_URL into chunk image links instead (docs/adr/0013).
+    expect(environmentOf(container(task, 'internal-api')).INTERNAL_FILES_URL).toBe('http://localhost:5001');
+    expect(environmentOf(container(task, 'run-worker')).INTERNAL_FILES_URL).toBe('http://localhost:5001');
+    expect(environmentOf(container(task, 'worker')).INTERNAL_FILES_URL).toBeUndefined();
   });
 });
 
