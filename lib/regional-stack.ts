@@ -234,6 +234,10 @@ export class DifyRegionalStack extends Stack {
       value: this.distribution.distribution.distributionDomainName,
       description: 'Point your custom domain (CNAME/alias) here',
     });
+    new CfnOutput(this, 'NatEgressIp', {
+      value: network.egressIp,
+      description: 'Every outbound call (LLM providers, plugins) comes from this address: allow-list it there',
+    });
     new CfnOutput(this, 'BucketName', { value: storage.bucket.bucketName });
     new CfnOutput(this, 'ClusterName', { value: cluster.clusterName });
     new CfnOutput(this, 'BackendServiceName', { value: backend.service.serviceName });
