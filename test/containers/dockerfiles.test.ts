@@ -59,7 +59,11 @@ afterAll(() => {
 const images = [
   { label: 'dify-api', directory: apiImageDirectory, baseImage: 'langgenius/dify-api' },
   // The web image's build context is staged by the CDK app (the site-URL reader is bundled into it).
-  { label: 'dify-web', directory: webImageContext(scratchDirectory('dify-edge-web-context-')), baseImage: 'langgenius/dify-web' },
+  {
+    label: 'dify-web',
+    directory: webImageContext(scratchDirectory('dify-edge-web-context-')),
+    baseImage: 'langgenius/dify-web',
+  },
 ];
 
 describe.each(images)('$label Dockerfile (structural check: parsed text, the image is not built here)', (image) => {
