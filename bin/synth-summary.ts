@@ -40,6 +40,27 @@ const HIGHLIGHTS: Array<[string, string]> = [
   ['AWS::EC2::NatGateway', 'NAT gateway'],
 ];
 
+/**
+ * The public images the stack's container images are built from, read from its asset manifest: the ECR copies
+ * (build argument SOURCE_IMAGE) and the Lambda images (FROM langgenius/dify-<api|web>:DIFY_VERSION).
+ */
+function containerImages(outdir: string, artifactId: string): string[] {
+  const file = path.join(outdir, `${artifactId}.assets.json`);
+  if (!fs.existsSync(file)) return [];
+  const manifest = JSON.parse(fs.readFileSync(file, 'utf8')) as {
+    dockerImages?: Record<string, { displayName?: string; source: { dockerBuildArgs?: Record<string, string> } }>;
+  };
+  const names = Object.values(manifest.dockerImages ?? {}).map(({ displayName, source }) => {
+    const args = source.dockerBuildArgs ?? {};
+    if (args.SOURCE_IMAGE) return `${args.SOURCE_IMAGE} (ECS)`;
+    const kind = /^(Api|Web)\//.exec(displayName ?? '')?.[1]?.toLowerCase();
+    return kind && args.DIFY_VERSION
+      ? `langgenius/dify-${kind}:${args.DIFY_VERSION} + Web Adapter (Lambda)`
+      : undefined;
+  });
+  return [...new Set(names.filter((name): name is string => name !== undefined))].sort();
+}
+
 export function summarize(outdir: string): string {
   const manifestPath = path.join(outdir, 'manifest.json');
   if (!fs.existsSync(manifestPath)) {
@@ -63,11 +84,8 @@ export function summarize(outdir: string): string {
       const n = counts.get(type);
       if (n) lines.push(`  - ${n} × ${label}`);
     }
-    const images = resources
-      .flatMap((r) => (r.Properties?.ContainerDefinitions as Array<{ Image?: unknown }> | undefined) ?? [])
-      .map((c) => c.Image)
-      .filter((image): image is string => typeof image === 'string');
-    if (images.length > 0) lines.push(`  - container images: ${[...new Set(images)].sort().join(', ')}`);
+    const images = containerImages(outdir, id);
+    if (images.length > 0) lines.push(`  - container images (built at deploy, pushed to ECR): ${images.join(', ')}`);
     // LLRT functions synthesized offline carry a stand-in instead of the runtime (lib/llrt-function.ts).
     const llrtPlaceholders = Object.entries(template.Resources ?? {})
       .filter(([, r]) => r.Metadata?.[LLRT_BINARY_METADATA_KEY] === LLRT_PLACEHOLDER)

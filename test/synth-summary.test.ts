@@ -16,7 +16,16 @@ describe('synth summary', () => {
     expect(text).toContain('1 × WAF IP set');
     expect(text).toContain('1 × CloudFront distribution');
     expect(text).toContain('2 × Lambda function URL');
-    expect(text).toContain('langgenius/dify-api:1.13.3');
+    expect(text).toContain('container images (built at deploy, pushed to ECR): ');
+    for (const image of [
+      'langgenius/dify-api:1.13.3 (ECS)',
+      'langgenius/dify-plugin-daemon:0.5.3-local (ECS)',
+      'langgenius/dify-sandbox:0.2.14 (ECS)',
+      'langgenius/dify-api:1.13.3 + Web Adapter (Lambda)',
+      'langgenius/dify-web:1.13.3 + Web Adapter (Lambda)',
+    ]) {
+      expect(text).toContain(image);
+    }
     expect(text).toContain('npx cdk deploy --all');
   });
 

@@ -81,17 +81,18 @@ const SHARED_DEFAULTS = {
   valkeyNodeType: 'cache.t4g.micro',
   nat: 'instance' as NatKind,
   natInstanceType: 't4g.nano',
-  // One backend task holds worker, beat, plugin daemon, internal api and sandbox (lib/config.ts backend 1024/4096).
+  // One backend task holds the workers, beat, plugin daemon, internal api and sandbox (lib/config.ts backend 1024/4096).
   lambdaBackendTasks: [
-    { name: 'backend (worker, beat, plugin daemon, internal api, sandbox)', vcpu: 1, memoryGb: 4, spot: true },
+    { name: 'backend (workers, beat, plugin daemon, internal api, sandbox)', vcpu: 1, memoryGb: 4, spot: true },
   ],
   // The published cheap configuration: web 256 CPU, api and worker sharing one 1024 CPU task, all on Spot.
   albTasks: [
     { name: 'web', vcpu: 0.25, memoryGb: 0.5, spot: true },
     { name: 'api/worker', vcpu: 1, memoryGb: 2, spot: true },
   ],
-  // lib/constructs/dify-secrets.ts makes 6; Aurora's generated master credentials are the 7th.
-  lambdaSecrets: 7,
+  // Dify's shared keys (one secret, a field each: lib/constructs/dify-secrets.ts), Aurora's generated master
+  // credentials and the site-URL setting (lib/constructs/site-url.ts). test/stacks/foundation.test.ts counts them.
+  lambdaSecrets: 3,
   albSecrets: 3,
   publicIpv4: 1,
   albPublicIpv4: 0,

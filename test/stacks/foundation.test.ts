@@ -1,3 +1,4 @@
+import { PROFILES } from '../../bench/cost/model';
 import { DEFAULT_CONFIG, stackNames } from '../../lib/config';
 import {
   CfnTemplate,
@@ -217,8 +218,10 @@ describe('foundation with the default configuration', () => {
     for (const [field, length] of Object.entries(fields)) {
       if (field !== 'initPassword') expect(length).toBeGreaterThanOrEqual(40);
     }
-    // Three secrets in all: Dify's keys, the database credentials and the public site URL (not a secret).
-    expect(resourcesOfType(regional, 'AWS::SecretsManager::Secret')).toHaveLength(3);
+    // Three secrets in all: Dify's keys, the database credentials and the public site URL (not a secret); the
+    // cost model counts the same number.
+    expect(resourcesOfType(regional, 'AWS::SecretsManager::Secret')).toHaveLength(PROFILES.low.lambdaSecrets);
+    expect(PROFILES.low.lambdaSecrets).toBe(3);
   });
 
   test('the outputs a user needs exist and point at the right things', () => {
