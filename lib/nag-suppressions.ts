@@ -12,7 +12,7 @@ interface NagAcknowledgement {
 const LAMBDA_BASIC_EXECUTION =
   'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]';
 const CUSTOM_RESOURCE_PATHS =
-  /^(Database\/DatabaseInit|Migration\/(Migration|Provider)|LogRetention|AWS679f53fac002430cb0da5b7982bd2287)/;
+  /^(Database\/DatabaseInit|Migration\/(Migration|Provider)|Secrets\/SecretValues|LogRetention|AWS679f53fac002430cb0da5b7982bd2287)/;
 const BUCKET_WILDCARDS = ['s3:Abort*', 's3:DeleteObject*', 's3:GetBucket*', 's3:GetObject*', 's3:List*'];
 
 /**
@@ -89,6 +89,15 @@ const ACKNOWLEDGEMENTS: NagAcknowledgement[] = [
     paths: /^Cluster\/Resource$/,
     reason:
       'Container Insights is billed per metric; the target is lowest idle cost. Service metrics remain available.',
+  },
+  {
+    id: 'AwsSolutions-IAM5[Resource::*]',
+    paths:
+      /^(Backend|Migration)\/TaskDefinition\/ExecutionRole\/DefaultPolicy\/Resource$|^AlbFrontend\/(Api|Web)Task\/ExecutionRole\/DefaultPolicy\/Resource$/,
+    reason:
+      'Pulling the ECR copies of the images (docs/adr/0014) needs ecr:GetAuthorizationToken, which has no ' +
+      'resource-level permission (ECR User Guide "Private repository policies"); the pull itself is scoped to the ' +
+      'CDK assets repository.',
   },
   {
     id: 'AwsSolutions-IAM5[Resource::*]',
