@@ -8,6 +8,14 @@ import { bundledFunction } from '../bundled-function';
 import { waitForRolePolicies } from '../custom-resource-permissions';
 import { acknowledgeProviderInvokes } from '../nag-suppressions';
 
+/**
+ * Aurora PostgreSQL major version, the only version in the template: Aurora picks the current default minor at
+ * creation and applies minor upgrades itself, so the template never names a minor that AWS has moved past (or
+ * retired). 16 ships pgvector and supports 0-ACU auto-pause, which needs ≥ 16.3 (Aurora User Guide "Scaling to Zero
+ * ACUs"); every minor Aurora still creates is newer. A major upgrade is a deliberate change here (docs/adr/0011).
+ */
+export const AURORA_POSTGRES_MAJOR_VERSION = '16';
+
 export interface DatabaseProps {
   readonly vpc: ec2.IVpc;
   /**
@@ -54,8 +62,17 @@ export class Database extends Construct {
     const retain = props.retainData ?? true;
     const minAcu = props.minAcu ?? 0;
     this.cluster = new rds.DatabaseCluster(this, 'Cluster', {
-      // 16.x ships pgvector and supports 0-ACU auto-pause (needs ≥ 16.3; Aurora User Guide "Scaling to Zero ACUs").
-      engine: rds.DatabaseClusterEngine.auroraPostgres({ version: rds.AuroraPostgresEngineVersion.VER_16_11 }),
+      engine: rds.DatabaseClusterEngine.auroraPostgres({
+        // True of every 16.x minor Aurora still creates (all ≥ 16.3); CDK cannot infer it from a bare major.
+        version: rds.AuroraPostgresEngineVersion.of(AURORA_POSTGRES_MAJOR_VERSION, AURORA_POSTGRES_MAJOR_VERSION, {
+          serverlessV2AutoPauseSupported: true,
+        }),
+      }),
+      // Automatic minor upgrades need the setting on the cluster and on every instance (AWS Config rule
+      // "rds-automatic-minor-version-upgrade-enabled"). They cannot conflict with the template: CloudFormation sends
+      // EngineVersion to RDS only when the template's value changes (aws-cloudformation-resource-providers-rds,
+      // aws-rds-dbcluster Translator.modifyDbClusterRequest), and the template holds only the major version.
+      autoMinorVersionUpgrade: true,
       vpc: props.vpc,
       vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
       credentials: rds.Credentials.fromGeneratedSecret(Database.USERNAME, {
@@ -73,6 +90,12 @@ export class Database extends Construct {
       removalPolicy: retain ? RemovalPolicy.SNAPSHOT : RemovalPolicy.DESTROY,
       cloudwatchLogsExports: ['postgresql'],
       cloudwatchLogsRetention: 30,
+    });
+    // cfn-lint's W3690 lists the bare major "16" as deprecated because some 16.x minors are (its generator adds the
+    // major of every deprecated minor: scripts/update_schemas_from_aws_api.py, write_db_cluster_deprecated); RDS
+    // resolves a bare major to a current minor.
+    (this.cluster.node.defaultChild as rds.CfnDBCluster).addMetadata('cfn-lint', {
+      config: { ignore_checks: ['W3690'] },
     });
     if (!this.cluster.secret) throw new Error('Database: the cluster was created without generated credentials');
     this.secret = this.cluster.secret;
