@@ -11,7 +11,7 @@ import { API_PORT, ContainerSettings, WEB_PORT, apiServerEnvironment } from '../
 import { DIFY_API_ENTRYPOINT } from './backend-service';
 import { ContainerImages } from './container-images';
 import { API_PATH_PATTERNS, API_READ_TIMEOUT, DistributionOrigins } from './distribution';
-import { ecsSecrets, entrypointWithTemplates, httpHealthCheck } from './ecs-settings';
+import { ecsSecrets, entrypointWithTemplates, httpHealthCheck, waitForCapacityProviders } from './ecs-settings';
 
 export interface AlbFrontendProps {
   readonly cluster: ecs.ICluster;
@@ -91,8 +91,8 @@ export class AlbFrontend extends Construct {
       vpc,
       description: 'Dify web service (ALB hosting)',
     });
-    const service = (name: string, taskDefinition: ecs.FargateTaskDefinition, sg: ec2.SecurityGroup) =>
-      new ecs.FargateService(this, name, {
+    const service = (name: string, taskDefinition: ecs.FargateTaskDefinition, sg: ec2.SecurityGroup) => {
+      const created = new ecs.FargateService(this, name, {
         cluster: props.cluster,
         taskDefinition,
         desiredCount: 1,
@@ -103,6 +103,9 @@ export class AlbFrontend extends Construct {
         minHealthyPercent: 100,
         circuitBreaker: { rollback: true },
       });
+      waitForCapacityProviders(created, props.cluster);
+      return created;
+    };
     this.apiService = service('ApiService', apiTask, this.apiSecurityGroup);
     this.webService = service('WebService', webTask, webSecurityGroup);
 

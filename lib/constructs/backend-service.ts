@@ -13,7 +13,13 @@ import {
   apiServerEnvironment,
 } from '../dify-environment';
 import { ContainerImages } from './container-images';
-import { celeryProcessHealthCheck, ecsSecrets, entrypointWithTemplates, httpHealthCheck } from './ecs-settings';
+import {
+  celeryProcessHealthCheck,
+  ecsSecrets,
+  entrypointWithTemplates,
+  httpHealthCheck,
+  waitForCapacityProviders,
+} from './ecs-settings';
 
 /** Dify's api image entrypoint (langgenius/dify-api: ENTRYPOINT ["/bin/bash", "/entrypoint.sh"]). */
 export const DIFY_API_ENTRYPOINT = '/bin/bash /entrypoint.sh';
@@ -285,6 +291,7 @@ export class BackendService extends Construct {
         dnsTtl: Duration.seconds(10),
       },
     });
+    waitForCapacityProviders(this.service, props.cluster);
   }
 
   /** Lets `peer` (the api function) reach the sandbox and the plugin daemon, and nothing else. */

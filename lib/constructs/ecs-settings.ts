@@ -69,3 +69,14 @@ export function celeryProcessHealthCheck(kind: 'worker' | 'beat'): ecs.HealthChe
     startPeriod: Duration.seconds(120),
   };
 }
+
+/**
+ * Makes a service wait for the cluster's capacity-provider association, so CloudFormation also deletes the service
+ * first: deleting the association while a service still uses FARGATE/FARGATE_SPOT fails with "The specified
+ * capacity provider is in use" and `cdk destroy` stops. CDK creates the AWS::ECS::ClusterCapacityProviderAssociations
+ * lazily at synthesis (an aspect adds it under the cluster), so the dependency names the cluster construct, which
+ * resolves to everything under it (the cluster and the association) when the template is written.
+ */
+export function waitForCapacityProviders(service: ecs.BaseService, cluster: ecs.ICluster): void {
+  service.node.addDependency(cluster);
+}
