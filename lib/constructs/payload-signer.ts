@@ -51,5 +51,11 @@ export class PayloadSigner extends Construct {
       currentVersionOptions: { removalPolicy: RemovalPolicy.RETAIN },
     });
     this.version = this.function.currentVersion;
+    // Lambda refuses to delete a function while CloudFront still has replicas of it, which it removes only hours
+    // after the distribution lets go (Lambda@Edge DG "Delete Lambda@Edge functions and replicas"); the replicas keep
+    // running with the role until then. Switching to `hosting: 'alb'` or destroying the stack therefore leaves the
+    // function and its role behind, to delete by hand later (README "Switching hosting modes").
+    this.function.applyRemovalPolicy(RemovalPolicy.RETAIN);
+    role.applyRemovalPolicy(RemovalPolicy.RETAIN);
   }
 }

@@ -254,7 +254,10 @@ describe('Lambda front and CloudFront (default configuration)', () => {
     const version = resource(edge, versionId);
     expect(version.Type).toBe('AWS::Lambda::Version');
     expect(version.DeletionPolicy).toBe('Retain');
-    const signer = propsOf(resource(edge, refId(propsOf(version).FunctionName) ?? ''));
+    const signerResource = resource(edge, refId(propsOf(version).FunctionName) ?? '');
+    // Replicas outlive a disassociation by hours: the function and its role stay when the stack lets go of them.
+    expect(signerResource.DeletionPolicy).toBe('Retain');
+    const signer = propsOf(signerResource);
     expect(signer.Runtime).toBe('nodejs22.x');
     expect(signer.Architectures ?? ['x86_64']).toEqual(['x86_64']);
     expect(signer.Environment).toBeUndefined();
@@ -270,6 +273,7 @@ describe('Lambda front and CloudFront (default configuration)', () => {
       'Service',
     );
     expect(new Set(asArray(trust))).toEqual(new Set(['edgelambda.amazonaws.com', 'lambda.amazonaws.com']));
+    expect(resource(edge, roleId).DeletionPolicy).toBe('Retain');
   });
 
   test('static assets are cached with the managed CachingOptimized policy and skip Lambda@Edge', () => {
