@@ -1,7 +1,7 @@
 /**
- * The one price table of the cost model. On-demand list prices in USD, reviewed 2026-11-24 against the figures
- * collected in DESIGN.md "Cost anchors" (taken from the AWS pricing pages named in each `source`); they were not
- * re-fetched from this machine, so check the pages before relying on a number and update `reviewedOn`.
+ * The one price table of the cost model. On-demand list prices in USD, reviewed 2026-11-24 against the AWS pricing
+ * pages named in each `source`; they were not re-fetched from this machine, so check the pages before relying on a
+ * number and update `reviewedOn`.
  *
  * `kind` says where a figure comes from:
  *  - 'unit': an AWS list unit price; the model multiplies it by sizes and hours.

@@ -25,7 +25,7 @@ export PYTHONDONTWRITEBYTECODE=1
 
 # Dify's entrypoint runs `flask upgrade-db` when MIGRATION_ENABLED=true, which would run on every
 # cold start and race between concurrent instances. Migrations run once per deploy as an ECS task
-# instead (DESIGN.md "Dify facts"), so this is forced off whatever the function configuration says.
+# instead (docs/adr/0003), so this is forced off whatever the function configuration says.
 export MIGRATION_ENABLED=false
 
 script_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"

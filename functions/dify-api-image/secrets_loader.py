@@ -17,12 +17,12 @@ Environment read:
                        percent-encodes the value, for passwords embedded in URLs such as
                        CELERY_BROKER_URL (a generated password may contain '@', '/' or ':').
 
-Why this exists: Lambda has no native "secrets" block like ECS task definitions, and DESIGN.md
-forbids plaintext secrets in the function's environment. The secrets are fetched once, at container
+Why this exists: Lambda has no native "secrets" block like ECS task definitions, and this project
+keeps no plaintext secret in a function's environment (docs/adr/0005). The secrets are fetched once, at container
 start, and handed to Dify only through the exec'd process environment: never a file, never argv.
 
 Why one BatchGetSecretValue call: every round trip at init adds to the cold start that this
-project tries to beat (DESIGN.md "Cold start levers"). BatchGetSecretValue returns up to 20 secrets
+project tries to beat (docs/adr/0005). BatchGetSecretValue returns up to 20 secrets
 per call (Secrets Manager API reference); more ids are fetched in chunks of 20.
 
 Only botocore is imported (not boto3): it is the part that does the work, and importing less keeps

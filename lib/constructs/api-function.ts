@@ -93,7 +93,7 @@ export class ApiFunction extends Construct {
     const environment = {
       ...lambdaSecretEnvironment(this, props.settings, role),
       ...apiServerEnvironment(timeoutSeconds, 1),
-      // Lambda Web Adapter (DESIGN.md "Lambda Web Adapter settings").
+      // Lambda Web Adapter settings (github.com/awslabs/aws-lambda-web-adapter README, "Configurations").
       AWS_LWA_PORT: String(API_PORT),
       AWS_LWA_READINESS_CHECK_PATH: '/health',
       // Dify's api needs 20-30 s to boot, beyond Lambda's 10 s init limit: let init return and wait on first invoke.

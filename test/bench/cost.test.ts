@@ -75,7 +75,7 @@ describe('cost model', () => {
   test('keep-warm pings and provisioned concurrency add their own lines', () => {
     const warm = { ...low, keepWarm: true, provisionedConcurrency: 1, apiMemoryMb: 2048 };
     expect(line(warm, 'lambda', /keep-warm/)).toBeGreaterThan(0);
-    // DESIGN.md: about $22/month per 2 GB environment.
+    // AWS Lambda pricing, provisioned concurrency: about $22/month for one 2 GB environment kept all month.
     expect(line(warm, 'lambda', /provisioned concurrency/)).toBeCloseTo(21.9, 0);
     expect(() => line(low, 'lambda', /keep-warm/)).toThrow();
   });
