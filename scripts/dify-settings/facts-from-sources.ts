@@ -17,9 +17,6 @@ import {
   shellEnvReads,
 } from './parsers';
 
-const ROOT = path.join(__dirname, '..', '..');
-const DEFAULT_REFERENCE = path.join(ROOT, '..', 'shared', 'reference');
-
 export interface SourceTrees {
   /** A checkout of langgenius/dify (the api and web images). */
   readonly dify: string;
@@ -32,12 +29,6 @@ export interface SourceTrees {
   /** Release of the sandbox tree; taken from a `-X.Y.Z` suffix of its directory name when omitted. */
   readonly sandboxVersion?: string;
 }
-
-export const DEFAULT_TREES: SourceTrees = {
-  dify: path.join(DEFAULT_REFERENCE, 'dify-1.13.3'),
-  pluginDaemon: path.join(DEFAULT_REFERENCE, 'dify-plugin-daemon-0.5.3'),
-  sandbox: path.join(DEFAULT_REFERENCE, 'dify-sandbox-0.2.14'),
-};
 
 function read(tree: string, file: string): string {
   const full = path.join(tree, file);
@@ -181,7 +172,7 @@ function sandboxFacts(tree: string, version: string): ImageFacts {
 
 /** Facts of every image, from the given trees. Warns (via `warn`) when Dify's compose pins other releases. */
 export function buildFacts(
-  trees: SourceTrees = DEFAULT_TREES,
+  trees: SourceTrees,
   warn: (message: string) => void = () => undefined,
 ): Record<DifyImageId, ImageFacts> {
   const compose = read(trees.dify, 'docker/docker-compose.yaml');

@@ -10,11 +10,12 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as prettier from 'prettier';
 import { DIFY_IMAGE_IDS, ImageFacts, factsFile } from '../../lib/dify-settings/facts';
-import { DEFAULT_TREES, SourceTrees, buildFacts } from './facts-from-sources';
+import { SourceTrees, buildFacts } from './facts-from-sources';
 
-const USAGE = `usage: tsx scripts/dify-settings/generate.ts [--dify <tree>] [--plugin-daemon <tree>] [--sandbox <tree>]
+const USAGE = `usage: tsx scripts/dify-settings/generate.ts --dify <tree> --plugin-daemon <tree> --sandbox <tree>
        [--plugin-daemon-version <x.y.z>] [--sandbox-version <x.y.z>] [--out <directory>]
-Defaults: the pinned releases in ../shared/reference/ next to the repository; --out: lib/dify-settings/.`;
+Each tree is a checkout of the pinned release (langgenius/dify, dify-plugin-daemon, dify-sandbox);
+--out defaults to lib/dify-settings/.`;
 
 function parseArguments(argv: readonly string[]): { trees: SourceTrees; out: string | undefined } {
   const flags = new Map<string, string>();
@@ -28,11 +29,16 @@ function parseArguments(argv: readonly string[]): { trees: SourceTrees; out: str
     if (!known.includes(flag) || value === undefined) throw new Error(`unexpected argument ${flag}\n${USAGE}`);
     flags.set(flag, value);
   }
+  const required = (flag: string): string => {
+    const value = flags.get(flag);
+    if (value === undefined) throw new Error(`${flag} is required\n${USAGE}`);
+    return value;
+  };
   return {
     trees: {
-      dify: flags.get('--dify') ?? DEFAULT_TREES.dify,
-      pluginDaemon: flags.get('--plugin-daemon') ?? DEFAULT_TREES.pluginDaemon,
-      sandbox: flags.get('--sandbox') ?? DEFAULT_TREES.sandbox,
+      dify: required('--dify'),
+      pluginDaemon: required('--plugin-daemon'),
+      sandbox: required('--sandbox'),
       pluginDaemonVersion: flags.get('--plugin-daemon-version'),
       sandboxVersion: flags.get('--sandbox-version'),
     },

@@ -15,12 +15,13 @@ import {
   resourcesOfType,
   synthTemplates,
 } from '../stacks/template-helpers';
+import { REFERENCE_ROOT } from '../support/reference';
 import { DockerImageAssetSource, dockerImageAssets, sourceImageOf } from '../stacks/image-assets';
 
 const ROOT = path.join(__dirname, '..', '..');
-// The upstream reference checkout some developers keep next to the repository. Users' clones do not have it:
-// then only the committed facts are used and the comparison with the sources is skipped.
-const REFERENCE = path.join(ROOT, '..', 'shared', 'reference');
+// The upstream reference checkout some developers keep next to the repository (test/support/reference.ts). Users'
+// clones do not have it: then only the committed facts are used and the comparison with the sources is skipped.
+const REFERENCE = REFERENCE_ROOT;
 
 const committed = readCommittedFacts();
 
