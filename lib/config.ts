@@ -47,7 +47,10 @@ export interface ApiFunctionConfig {
    */
   readonly originReadTimeoutSeconds: number;
   /**
-   * Provisioned concurrency for the api alias (0 = none). Removes cold starts at ≈ $22/month per 2 GB environment.
+   * Provisioned concurrency for the api alias (0 = none). Removes cold starts for that many concurrent requests, at
+   * ≈ $32/month per environment at the default 3008 MB (us-east-1: 2.9375 GB × 730 h × $0.0000041667 per GB-s; see
+   * `npm run cost -- --provisioned 1`). Needs the account's Lambda "Concurrent executions" quota to be at least
+   * this value + 100 (synth warns; new accounts often start at 10).
    * @default 0
    */
   readonly provisionedConcurrency: number;

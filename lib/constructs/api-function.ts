@@ -1,4 +1,4 @@
-import { Duration, Size } from 'aws-cdk-lib';
+import { Annotations, Duration, Size, Stack } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecrAssets from 'aws-cdk-lib/aws-ecr-assets';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -43,6 +43,9 @@ export interface ApiFunctionProps {
    */
   readonly snapStart?: boolean;
 }
+
+/** Warning id when provisioned concurrency is configured (it needs a raised account concurrency quota). */
+export const PROVISIONED_CONCURRENCY_QUOTA_WARNING = 'dify-edge:provisionedConcurrencyQuota';
 
 /** Name of the alias CloudFront invokes; provisioned concurrency and the function URL hang off it. */
 export const LIVE_ALIAS = 'live';
@@ -133,6 +136,20 @@ export class ApiFunction extends Construct {
       version: this.function.currentVersion,
       provisionedConcurrentExecutions: props.provisionedConcurrency || undefined,
     });
+    const provisioned = props.provisionedConcurrency ?? 0;
+    if (provisioned > 0) {
+      // Lambda keeps at least 100 units of the account's concurrency unreserved for functions without reserved
+      // concurrency (Lambda DG "Configuring reserved concurrency for a function"; Lambda API Reference
+      // "PutFunctionConcurrency"), and provisioned concurrency is taken from the same pool. New accounts start with
+      // a reduced quota (Lambda DG "Lambda quotas"), often 10, where even 1 fails the deploy.
+      Annotations.of(this).addWarningV2(
+        PROVISIONED_CONCURRENCY_QUOTA_WARNING,
+        `api.provisionedConcurrency is ${provisioned}: the deploy fails unless the AWS Lambda quota ` +
+          `"Concurrent executions" (Service Quotas) in ${Stack.of(this).region} is at least ${provisioned + 100}, ` +
+          'because Lambda must leave 100 units of account concurrency unreserved. New accounts often start at 10: ' +
+          'check the quota and request an increase before deploying.',
+      );
+    }
     this.url = this.alias.addFunctionUrl({
       authType: lambda.FunctionUrlAuthType.AWS_IAM,
       invokeMode: lambda.InvokeMode.RESPONSE_STREAM,
