@@ -11,6 +11,7 @@ import { BedrockAgentRuntimeClient } from '@aws-sdk/client-bedrock-agent-runtime
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { FetchHttpHandler } from '@smithy/fetch-http-handler';
 import { cachedSecretString } from '../shared/cached-secret';
+import { credentialsFromEnvironment, required, type Environment } from '../shared/lambda-credentials';
 import { functionUrlHandler } from '../shared/function-url-adapter';
 import { createKnowledgeApp } from './app';
 import { ENVIRONMENT } from './environment';
@@ -22,28 +23,6 @@ export { ENVIRONMENT };
  * itself, so one Bedrock attempt that gives up before that is worth more than SDK retries Dify no longer waits for.
  */
 const BEDROCK_REQUEST_TIMEOUT_MS = 4_500;
-
-type Environment = Readonly<Record<string, string | undefined>>;
-
-function required(env: Environment, name: string): string {
-  const value = env[name];
-  if (!value) throw new Error(`environment variable ${name} is not set`);
-  return value;
-}
-
-interface StaticCredentials {
-  readonly accessKeyId: string;
-  readonly secretAccessKey: string;
-  readonly sessionToken?: string;
-}
-
-function credentialsFromEnvironment(env: Environment): StaticCredentials {
-  return {
-    accessKeyId: required(env, 'AWS_ACCESS_KEY_ID'),
-    secretAccessKey: required(env, 'AWS_SECRET_ACCESS_KEY'),
-    ...(env.AWS_SESSION_TOKEN ? { sessionToken: env.AWS_SESSION_TOKEN } : {}),
-  };
-}
 
 export interface HandlerOverrides {
   /** Local stand-ins in tests; unset in Lambda. */

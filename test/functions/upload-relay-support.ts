@@ -1,0 +1,206 @@
+/**
+ * Stand-ins around the upload relay's real handler (functions/upload-relay/index.ts), over HTTP on 127.0.0.1:
+ *
+ * - a relay function URL (AuthType NONE): turns an HTTP request into a payload-2.0 event with a base64 body, refuses
+ *   events over Lambda's 6 MB invocation payload as Lambda does, and writes the handler's result back;
+ * - a "network" fetch for the relay: the api function URL host resolves to the verifying function URL stand-in of
+ *   test/edge/request-path-support.ts (Host header kept, so SigV4 is checked against the real host name), and
+ *   backend.dify.internal:5002 to a plugin-daemon stand-in, or to nothing when the daemon is stopped;
+ * - a plugin-daemon stand-in that records what it receives.
+ */
+import type { LambdaFunctionURLEvent } from 'aws-lambda';
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { FUNCTION_URL_PAYLOAD_LIMIT_BYTES } from '../../functions/upload-relay/routes';
+import type { FetchFunction } from '../../functions/upload-relay/app';
+import { API_FUNCTION_URL_HOST, sendHttp, sha256Hex } from '../edge/request-path-support';
+
+export const RELAY_FUNCTION_URL_HOST = 'r3lay7zk2xw9ht3rnb5vd8cj6ply0gse.lambda-url.ap-northeast-1.on.aws';
+export const PLUGIN_DAEMON_HOST = 'backend.dify.internal:5002';
+
+export interface RunningServer {
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+function readBody(message: http.IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    message.on('data', (chunk: Buffer) => chunks.push(chunk));
+    message.on('end', () => resolve(Buffer.concat(chunks)));
+    message.on('error', reject);
+  });
+}
+
+function listen(handle: (request: http.IncomingMessage, response: http.ServerResponse) => Promise<void>) {
+  const server = http.createServer((request, response) => {
+    handle(request, response).catch((error: unknown) => {
+      if (!response.headersSent) response.writeHead(599, { 'content-type': 'application/json' });
+      response.end(JSON.stringify({ standInError: String(error) }));
+    });
+  });
+  return new Promise<RunningServer>((resolve) => {
+    server.listen(0, '127.0.0.1', () => {
+      resolve({
+        port: (server.address() as AddressInfo).port,
+        close: () =>
+          new Promise<void>((done) => {
+            server.closeAllConnections();
+            server.close(() => done());
+          }),
+      });
+    });
+  });
+}
+
+type Handler = (event: LambdaFunctionURLEvent) => Promise<{
+  statusCode: number;
+  headers: Record<string, string>;
+  cookies?: string[];
+  body: string;
+  isBase64Encoded: boolean;
+}>;
+
+/** Payload format 2.0 as a function URL builds it (AWS Lambda DG "Invoking Lambda function URLs"). */
+function eventFrom(message: http.IncomingMessage, body: Buffer): LambdaFunctionURLEvent {
+  const url = message.url ?? '/';
+  const queryStart = url.indexOf('?');
+  const headers: Record<string, string> = {};
+  let cookies: string[] | undefined;
+  for (const [name, value] of Object.entries(message.headers)) {
+    if (value === undefined) continue;
+    if (name === 'cookie') {
+      cookies = (Array.isArray(value) ? value.join('; ') : value).split(/;\s*/);
+      continue;
+    }
+    headers[name] = Array.isArray(value) ? value.join(',') : value;
+  }
+  headers.host = RELAY_FUNCTION_URL_HOST;
+  const rawPath = queryStart === -1 ? url : url.slice(0, queryStart);
+  return {
+    version: '2.0',
+    routeKey: '$default',
+    rawPath,
+    rawQueryString: queryStart === -1 ? '' : url.slice(queryStart + 1),
+    headers,
+    ...(cookies ? { cookies } : {}),
+    requestContext: {
+      accountId: 'anonymous',
+      apiId: 'r3lay',
+      domainName: RELAY_FUNCTION_URL_HOST,
+      domainPrefix: 'r3lay',
+      http: {
+        method: message.method ?? 'GET',
+        path: rawPath,
+        protocol: 'HTTP/1.1',
+        sourceIp: '130.176.0.1',
+        userAgent: 'Amazon CloudFront',
+      },
+      requestId: 'relay-request',
+      routeKey: '$default',
+      stage: '$default',
+      time: '01/Jan/2026:00:00:00 +0000',
+      timeEpoch: 0,
+    },
+    ...(body.length > 0 ? { body: body.toString('base64'), isBase64Encoded: true } : { isBase64Encoded: false }),
+  };
+}
+
+export interface RelayStandIn extends RunningServer {
+  /** How many events reached the handler. */
+  invocations: number;
+}
+
+export async function startRelayFunctionUrl(handler: Handler): Promise<RelayStandIn> {
+  const state = { invocations: 0 };
+  const server = await listen(async (message, response) => {
+    const event = eventFrom(message, await readBody(message));
+    if (Buffer.byteLength(JSON.stringify(event)) > FUNCTION_URL_PAYLOAD_LIMIT_BYTES) {
+      // What Lambda answers before the function runs (RequestEntityTooLargeException).
+      response.writeHead(413, { 'content-type': 'application/json' });
+      response.end(
+        JSON.stringify({ Message: 'Request must be smaller than 6291456 bytes for the InvokeFunction operation' }),
+      );
+      return;
+    }
+    state.invocations += 1;
+    const result = await handler(event);
+    const headers: Record<string, string | string[]> = { ...result.headers };
+    if (result.cookies) headers['set-cookie'] = result.cookies;
+    response.writeHead(result.statusCode, headers);
+    response.end(Buffer.from(result.body, result.isBase64Encoded ? 'base64' : 'utf8'));
+  });
+  return {
+    ...server,
+    get invocations() {
+      return state.invocations;
+    },
+  } as RelayStandIn;
+}
+
+/** What the plugin daemon stand-in received. */
+export interface DaemonReceived {
+  method: string;
+  path: string;
+  headers: http.IncomingHttpHeaders;
+  bodySha256: string;
+  bodyBytes: number;
+}
+
+export interface DaemonStandIn extends RunningServer {
+  received: DaemonReceived[];
+}
+
+export async function startDaemonStandIn(): Promise<DaemonStandIn> {
+  const received: DaemonReceived[] = [];
+  const server = await listen(async (message, response) => {
+    const body = await readBody(message);
+    received.push({
+      method: message.method ?? '',
+      path: message.url ?? '',
+      headers: message.headers,
+      bodySha256: sha256Hex(body),
+      bodyBytes: body.length,
+    });
+    response.writeHead(200, { 'content-type': 'application/json', 'x-plugin': 'echo' });
+    response.end(JSON.stringify({ hook: 'answered' }));
+  });
+  return { ...server, received };
+}
+
+export interface Network {
+  /** Port the api function URL host resolves to. */
+  apiPort: number;
+  /** Port the plugin daemon resolves to; undefined when the backend task is not running. */
+  daemonPort?: number;
+}
+
+/** A fetch whose "DNS" is `network`; it sends exactly the given headers with the URL's host as Host. */
+export function fetchOver(network: Network): FetchFunction {
+  return async (input, init) => {
+    const url = new URL(input);
+    let port: number | undefined;
+    if (url.host === API_FUNCTION_URL_HOST && url.protocol === 'https:') port = network.apiPort;
+    if (url.host === PLUGIN_DAEMON_HOST && url.protocol === 'http:') port = network.daemonPort;
+    if (port === undefined) throw new TypeError(`fetch failed: getaddrinfo ENOTFOUND ${url.hostname}`);
+    const headers: Record<string, string> = { ...(init.headers as Record<string, string>), host: url.host };
+    const body = init.body instanceof Uint8Array ? Buffer.from(init.body) : undefined;
+    if (body) headers['content-length'] = String(body.length);
+    const answer = await sendHttp({
+      port,
+      method: init.method ?? 'GET',
+      path: url.pathname + url.search,
+      headers,
+      body,
+    });
+    const responseHeaders = new Headers();
+    for (const [name, value] of Object.entries(answer.headers)) {
+      if (value === undefined) continue;
+      for (const entry of Array.isArray(value) ? value : [value]) responseHeaders.append(name, entry);
+    }
+    return new Response(answer.body.length > 0 ? answer.body : null, {
+      status: answer.status,
+      headers: responseHeaders,
+    });
+  };
+}
