@@ -21,10 +21,11 @@ const running: ChildProcess[] = [];
 
 beforeAll(() => {
   directory = fs.mkdtempSync(path.join(os.tmpdir(), 'dify-edge-celery-'));
-  // Stands in for the `celery` console script: argv is `/bin/sh <dir>/celery -A <app> worker|beat ...`, like the
-  // real one's `python <venv>/bin/celery -A celery_entrypoint.celery worker -P gevent ...`.
-  // No `exec` in it: the shell must stay the process that carries these arguments.
-  fs.writeFileSync(path.join(directory, 'celery'), '#!/bin/sh\nsleep 30\n', { mode: 0o755 });
+  // Stands in for the `celery` console script: its command line is `python3 <dir>/celery -A <app> worker|beat ...`,
+  // like the real one's `python <venv>/bin/celery -A celery_entrypoint.celery worker -P gevent ...`.
+  fs.writeFileSync(path.join(directory, 'celery'), '#!/usr/bin/env python3\nimport time\ntime.sleep(30)\n', {
+    mode: 0o755,
+  });
 });
 
 afterAll(() => {
@@ -35,14 +36,16 @@ afterAll(() => {
 
 /** Starts a fake Celery process whose command line ends in `kind`; resolves once it is visible in /proc. */
 async function startCelery(kind: string): Promise<ChildProcess> {
-  const child = spawn(path.join(directory, 'celery'), ['-A', 'app.celery', kind, '--loglevel', 'INFO']);
+  const child = spawn(path.join(directory, 'celery'), ['-A', 'app.celery', kind, '--loglevel', 'INFO'], {
+    stdio: 'ignore',
+  });
   running.push(child);
   await new Promise((resolve) => setTimeout(resolve, 200));
   return child;
 }
 
 async function stop(child: ChildProcess): Promise<void> {
-  const closed = new Promise((resolve) => child.once('close', resolve));
+  const closed = new Promise((resolve) => child.once('exit', resolve));
   child.kill('SIGKILL');
   await closed;
 }
