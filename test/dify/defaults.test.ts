@@ -27,6 +27,27 @@ describeWithReference('Dify 1.13.3 defaults left unset (read from the upstream s
     expect(actual).toBe(fact.value);
   });
 
+  test('the settings this deployment must set differ from their code defaults (so leaving them out would matter)', () => {
+    const feature = readReference('api/configs/feature/__init__.py');
+    expect(pydanticDefault(feature, 'SWAGGER_UI_ENABLED')).toBe('true');
+    expect(pydanticDefault(feature, 'CHECK_UPDATE_URL')).toBe('https://updates.dify.ai');
+    expect(pydanticDefault(feature, 'INTERNAL_FILES_URL')).toBe('');
+    expect(feature).toContain('Falls back to FILES_URL if not specified.');
+    // pgvector's default port is not PostgreSQL's: PGVECTOR_PORT must be set to Aurora's 5432.
+    expect(pydanticDefault(readReference('api/configs/middleware/vdb/pgvector_config.py'), 'PGVECTOR_PORT')).toBe(
+      '5433',
+    );
+    expect(pydanticDefault(readReference('api/configs/middleware/__init__.py'), 'SQLALCHEMY_POOL_PRE_PING')).toBe(
+      'false',
+    );
+  });
+
+  test('dify-web 1.13.3 starts `node server.js` directly: pm2 settings would be dead', () => {
+    const entrypoint = readReference('web/docker/entrypoint.sh');
+    expect(entrypoint).toContain('exec node /app/web/server.js');
+    expect(entrypoint).not.toMatch(/pm2/i);
+  });
+
   test("the run and background workers together consume exactly the self-hosted edition's default queues", () => {
     const entrypoint = readReference('api/docker/entrypoint.sh');
     const selfHosted = /else\s+# Community edition[^\n]*\n\s+DEFAULT_QUEUES="([^"]+)"/.exec(entrypoint)?.[1];

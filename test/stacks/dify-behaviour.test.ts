@@ -106,8 +106,25 @@ describe('default configuration', () => {
     expect(secretReads.map((s) => refId(s.Resource))).toEqual([secretId]);
   });
 
-  test('api and web origins wait 60 s, the most CloudFront allows without a quota increase', () => {
-    expect(originReadTimeouts(regional)).toEqual([60, 60]);
+  test('the api function closes what Dify leaves open by default, and passes no setting Dify does not read', () => {
+    const [, api] = imageFunction(regional, 'Dify api');
+    const env = lambdaEnvironment({ Type: 'AWS::Lambda::Function', Properties: api });
+    expect(env).toMatchObject({ SWAGGER_UI_ENABLED: 'false', CHECK_UPDATE_URL: '', PGSSLMODE: 'require' });
+    expect(env.ENABLE_COLLABORATION_MODE).toBeUndefined();
+    // Files signed here go to plugins in the backend task (docs/adr/0013).
+    expect(env.INTERNAL_FILES_URL).toBe('http://localhost:5001');
+  });
+
+  test('the web function sets no pm2 settings (dify-web 1.13.3 runs `node server.js`)', () => {
+    const [, web] = imageFunction(regional, 'Dify web');
+    const env = lambdaEnvironment({ Type: 'AWS::Lambda::Function', Properties: web });
+    expect(Object.keys(env).filter((name) => /PM2/.test(name))).toEqual([]);
+  });
+
+  test('every origin (api, web and any other) waits 60 s, the most CloudFront allows without a quota increase', () => {
+    const timeouts = originReadTimeouts(regional);
+    expect(timeouts.length).toBeGreaterThanOrEqual(2);
+    expect(new Set(timeouts)).toEqual(new Set([60]));
   });
 });
 
