@@ -15,6 +15,7 @@ import { realisticResolver } from '../stacks/realistic-values';
 import {
   CfnTemplate,
   container,
+  functionByDescription,
   lambdaEnvironment,
   onlyResource,
   removeSynthOutputs,
@@ -60,11 +61,7 @@ afterAll(() => {
 });
 
 function imageFunction(template: CfnTemplate, description: string): Record<string, unknown> {
-  const found = resourcesOfType(template, 'AWS::Lambda::Function').filter(([, fn]) =>
-    String(fn.Properties?.Description ?? '').startsWith(description),
-  );
-  expect(found).toHaveLength(1);
-  return lambdaEnvironment(found[0][1]);
+  return lambdaEnvironment(functionByDescription(template, description)[1]);
 }
 
 /** What Secrets Manager holds once the stack has run: the generated keys, the database secret and the site URL. */

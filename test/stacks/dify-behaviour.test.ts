@@ -21,6 +21,7 @@ import {
   container,
   environmentOf,
   flatten,
+  functionByDescription,
   isRecord,
   lambdaEnvironment,
   onlyResource,
@@ -41,11 +42,8 @@ function backendTask(template: CfnTemplate) {
 }
 
 function imageFunction(template: CfnTemplate, description: string): [string, Record<string, unknown>] {
-  const found = resourcesOfType(template, 'AWS::Lambda::Function').filter(([, fn]) =>
-    String(propsOf(fn).Description ?? '').startsWith(description),
-  );
-  expect(found).toHaveLength(1);
-  return [found[0][0], propsOf(found[0][1])];
+  const [id, fn] = functionByDescription(template, description);
+  return [id, propsOf(fn)];
 }
 
 function originReadTimeouts(template: CfnTemplate): number[] {

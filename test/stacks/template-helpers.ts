@@ -285,3 +285,12 @@ export function lambdaSecretRefs(environment: Record<string, unknown>): Record<s
     }),
   );
 }
+
+/** The one Lambda function whose description starts with `description` (e.g. 'Dify api', 'Dify web'). */
+export function functionByDescription(template: CfnTemplate, description: string): [string, CfnResource] {
+  const found = resourcesOfType(template, 'AWS::Lambda::Function').filter(([, fn]) =>
+    String(fn.Properties?.Description ?? '').startsWith(description),
+  );
+  if (found.length !== 1) throw new Error(`${found.length} functions described "${description}…", expected 1`);
+  return found[0];
+}
