@@ -1,4 +1,5 @@
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { createHash } from 'node:crypto';
 import { Cache } from './constructs/cache';
 import { Database } from './constructs/database';
 import { DifySecretField } from './constructs/dify-secrets';
@@ -63,6 +64,14 @@ export const WEB_PORT = 3000;
 const CELERY_BROKER_TEMPLATE = `rediss://:$REDIS_PASSWORD@$REDIS_HOST:${Cache.PORT}/1?ssl_cert_reqs=required`;
 
 /**
+ * The URL the console shows for a plugin endpoint. Dify's default is `http://localhost:5002/e/{hook_id}`
+ * (api/configs/feature/__init__.py:316 of Dify 1.13.3); CloudFront routes `/e/*` to the plugin daemon through the
+ * upload relay (docs/adr/0016), so it is the site URL plus `/e/{hook_id}`. `$CONSOLE_API_URL` (the site URL) is
+ * expanded inside the container like the other templates; `{hook_id}` has no `$`, so it stays for Dify to fill.
+ */
+export const ENDPOINT_URL_TEMPLATE_VALUE = '$CONSOLE_API_URL/e/{hook_id}';
+
+/**
  * Dify settings that must hold the public site URL (docker/.env.example). Empty, Dify falls back to the request's
  * Host — the function URL's behind OAC — and issues cookies without `Secure`.
  */
@@ -74,6 +83,11 @@ export const SITE_URL_SETTINGS = [
   'FILES_URL',
   'TRIGGER_URL',
 ] as const;
+
+/** `cloudfront-default` without a custom domain, else 16 hex characters of the site URL's SHA-256. */
+export function siteMarker(siteUrl: string): string {
+  return siteUrl === '' ? 'cloudfront-default' : createHash('sha256').update(siteUrl).digest('hex').slice(0, 16);
+}
 
 /** How one dify-api-image container differs from the others. */
 export interface ApiImageRole {
@@ -101,8 +115,9 @@ export function difyApiImageSettings(deps: DifyDependencies, role: ApiImageRole)
     // Migrations run once per deploy in a dedicated ECS task (docs/adr/0003), never on every start.
     MIGRATION_ENABLED: 'false',
     // Changes with the custom domain, so a domain change restarts the backend tasks (which re-read the site URL)
-    // and publishes a new api version; without a domain the distribution's name never changes.
-    DIFY_EDGE_SITE_DOMAIN: deps.siteUrl === '' ? 'cloudfront-default' : deps.siteUrl.replace(/^https:\/\//, ''),
+    // and publishes a new api version; without a domain the distribution's name never changes. A short hash, not
+    // the domain itself: a 253-character domain would cost the api function's 4 KB environment as many bytes.
+    DIFY_EDGE_SITE_DOMAIN: siteMarker(deps.siteUrl),
     ...(role.signsPluginFileUrls ? { INTERNAL_FILES_URL: `http://localhost:${API_PORT}` } : {}),
     // The code default is true (api/configs/feature/__init__.py:1328, SwaggerUIConfig), unlike compose's false:
     // without this, the OpenAPI specs and UI pages of every api blueprint are public.
@@ -160,7 +175,11 @@ export function difyApiImageSettings(deps: DifyDependencies, role: ApiImageRole)
       ),
     },
     // The same host twice would cost the api function's 4 KB environment a second long endpoint name.
-    templates: { CELERY_BROKER_URL: CELERY_BROKER_TEMPLATE, PGVECTOR_HOST: '$DB_HOST' },
+    templates: {
+      CELERY_BROKER_URL: CELERY_BROKER_TEMPLATE,
+      PGVECTOR_HOST: '$DB_HOST',
+      ENDPOINT_URL_TEMPLATE: ENDPOINT_URL_TEMPLATE_VALUE,
+    },
   };
 }
 

@@ -1,3 +1,4 @@
+import { siteMarker } from '../../lib/dify-environment';
 import {
   CfnTemplate,
   container,
@@ -101,10 +102,13 @@ describe('components that would cache the site URL start after it is written', (
     });
     const [, service] = onlyResource(regional, 'AWS::ECS::Service');
     const task = resource(regional, flatten(propsOf(service).TaskDefinition).replace(/^<Ref:(\w+)>$/, '$1'));
-    expect(environmentOf(container(task, 'worker')).DIFY_EDGE_SITE_DOMAIN).toBe('dify.example.com');
+    const marker = environmentOf(container(task, 'worker')).DIFY_EDGE_SITE_DOMAIN;
+    expect(marker).toMatch(/^[0-9a-f]{16}$/);
+    expect(marker).not.toBe(siteMarker('https://other.example.com'));
+    expect(marker).toBe(siteMarker('https://dify.example.com'));
     const api = resourcesOfType(regional, 'AWS::Lambda::Function').find(
       ([, r]) => flatten(lambdaEnvironment(r).AWS_LWA_PORT) === '5001',
     );
-    expect(api && lambdaEnvironment(api[1]).DIFY_EDGE_SITE_DOMAIN).toBe('dify.example.com');
+    expect(api && lambdaEnvironment(api[1]).DIFY_EDGE_SITE_DOMAIN).toBe(marker);
   });
 });
