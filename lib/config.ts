@@ -74,6 +74,17 @@ export interface ApiFunctionConfig {
   readonly snapStart: boolean;
 }
 
+export interface UploadsConfig {
+  /**
+   * Generation of the upload relay's origin secret (docs/adr/0016). CloudFormation reads the secret into
+   * CloudFront's origin header only when the distribution itself changes (CloudFormation UG "Get a secret or secret
+   * value from Secrets Manager": updating a secret does not update the resources that reference it), so after
+   * writing a new value into the secret (README, "Rotating the upload relay secret") raise this by one and deploy.
+   * @default 1
+   */
+  readonly relaySecretGeneration: number;
+}
+
 export interface WebFunctionConfig {
   /**
    * Memory of the web (Next.js) function in MB.
@@ -235,6 +246,8 @@ export interface DifyEdgeConfig {
   readonly backend: BackendConfig;
   /** @default see WafConfig */
   readonly waf: WafConfig;
+  /** @default see UploadsConfig */
+  readonly uploads: UploadsConfig;
   /**
    * Serve Bedrock Knowledge Bases to Dify as an External Knowledge API (absent = off).
    * @default undefined (off)
@@ -279,6 +292,7 @@ export const DEFAULT_CONFIG: DifyEdgeConfig = {
     rateLimitPer5Minutes: 3000,
     ipReputation: true,
   },
+  uploads: { relaySecretGeneration: 1 },
 };
 
 /** The file users edit, relative to the project root. */
@@ -509,6 +523,7 @@ export function validateConfig(input: unknown): DifyEdgeConfig {
     ['web', DEFAULT_CONFIG.web],
     ['backend', DEFAULT_CONFIG.backend],
     ['waf', DEFAULT_CONFIG.waf],
+    ['uploads', DEFAULT_CONFIG.uploads],
   ];
   let sectionsAreObjects = true;
   for (const [name, known] of sections) {
@@ -546,6 +561,7 @@ export function validateConfig(input: unknown): DifyEdgeConfig {
     v.fail('api.keepWarmHoursUtc', c.api.keepWarmHoursUtc, 'UTC hours "start-end", 0 ≤ start ≤ end ≤ 23, e.g. "0-10"');
   }
   v.number('web.memoryMb', c.web.memoryMb, 512, 10240, { integer: true });
+  v.number('uploads.relaySecretGeneration', c.uploads.relaySecretGeneration, 1, 1_000_000, { integer: true });
 
   const b = c.backend;
   v.number('backend.onDemandBase', b.onDemandBase, 0, 1, { integer: true });

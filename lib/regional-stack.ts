@@ -17,7 +17,9 @@ import { DistributionOrigins, EdgeDistribution, lambdaOrigins } from './construc
 import { Network } from './constructs/network';
 import { SiteUrl } from './constructs/site-url';
 import { Storage } from './constructs/storage';
+import { UploadRelay } from './constructs/upload-relay';
 import { WebFunction } from './constructs/web-function';
+import { RELAYED_UPLOAD_LIMIT_MB } from '../functions/upload-relay/routes';
 import {
   API_PORT,
   DifyDependencies,
@@ -38,17 +40,17 @@ export interface DifyRegionalStackProps extends StackProps {
 }
 
 /**
- * Lambda@Edge sees at most 1 MB of a body, and a body it cannot hash cannot reach an OAC-signed function URL
- * (docs/adr/0002). Telling Dify the same limit (in MB) makes its UI refuse larger files up front with its own
- * message, instead of the upload failing at the edge with a 413.
+ * Uploads reach the api through the upload relay, which passes bodies up to about 4.45 MiB (a function URL takes
+ * 6 MB of request event, binary bodies travel as base64; docs/adr/0016, docs/adr/0002). Telling Dify a limit below
+ * that (in MB) makes its UI refuse larger files up front with its own message, instead of the upload failing with
+ * a 413. Dify's defaults that are already lower stay (ATTACHMENT_IMAGE_FILE_SIZE_LIMIT and
+ * ANNOTATION_IMPORT_FILE_SIZE_LIMIT, 2 MB; api/configs/feature/__init__.py:400-414 of Dify 1.13.3).
  */
 export const EDGE_UPLOAD_LIMITS: Record<string, string> = {
-  UPLOAD_FILE_SIZE_LIMIT: '1',
-  UPLOAD_IMAGE_FILE_SIZE_LIMIT: '1',
-  UPLOAD_VIDEO_FILE_SIZE_LIMIT: '1',
-  UPLOAD_AUDIO_FILE_SIZE_LIMIT: '1',
-  ATTACHMENT_IMAGE_FILE_SIZE_LIMIT: '1',
-  ANNOTATION_IMPORT_FILE_SIZE_LIMIT: '1',
+  UPLOAD_FILE_SIZE_LIMIT: String(RELAYED_UPLOAD_LIMIT_MB),
+  UPLOAD_IMAGE_FILE_SIZE_LIMIT: String(RELAYED_UPLOAD_LIMIT_MB),
+  UPLOAD_VIDEO_FILE_SIZE_LIMIT: String(RELAYED_UPLOAD_LIMIT_MB),
+  UPLOAD_AUDIO_FILE_SIZE_LIMIT: String(RELAYED_UPLOAD_LIMIT_MB),
 };
 
 /** Private DNS namespace the backend task registers in. */
@@ -199,7 +201,22 @@ export class DifyRegionalStack extends Stack {
       // The new api and web versions go live only after the schema they expect exists.
       api.function.node.addDependency(migration.resource);
       web.function.node.addDependency(migration.resource);
-      origins = lambdaOrigins(this, api.url, web.url, apiReadTimeout);
+      // Uploads larger than Lambda@Edge can hash, and plugin endpoints, go through the relay (docs/adr/0016).
+      const relay = new UploadRelay(this, 'UploadRelay', {
+        vpc,
+        apiAlias: api.alias,
+        apiUrl: api.url,
+        pluginDaemonUrl: remote.pluginDaemonEndpoint,
+        siteUrlSecret: siteUrlSetting.secret,
+        secretGeneration: config.uploads.relaySecretGeneration,
+        retainData,
+      });
+      backend.allowPluginEndpointClients(relay.securityGroup);
+      origins = { ...lambdaOrigins(this, api.url, web.url, apiReadTimeout), relay: relay.origin };
+      new CfnOutput(this, 'UploadRelaySecretArn', {
+        value: relay.secret.secretArn,
+        description: 'Origin header value CloudFront sends to the upload relay (README: rotating it)',
+      });
       if (config.api.keepWarm) urlReaders.push(api.addKeepWarmSchedule(config.api.keepWarmHoursUtc));
       new CfnOutput(this, 'ApiFunctionName', { value: api.function.functionName, description: 'For bench cold-start' });
       coldStartFunctionName = api.function.functionName;

@@ -15,7 +15,8 @@ describe('synth summary', () => {
     expect(text).toMatch(/Stack DifyEdge-Regional \(ap-northeast-1\): \d+ resources/);
     expect(text).toContain('1 × WAF IP set');
     expect(text).toContain('1 × CloudFront distribution');
-    expect(text).toContain('2 × Lambda function URL');
+    // api, web and the upload relay (docs/adr/0016).
+    expect(text).toContain('3 × Lambda function URL');
     expect(text).toContain('container images (built at deploy, pushed to ECR): ');
     for (const image of [
       'langgenius/dify-api:1.13.3 (ECS)',
@@ -32,12 +33,19 @@ describe('synth summary', () => {
   test('says when LLRT functions hold the offline placeholder: those templates are not deployable', () => {
     const { app } = synthDifyApp({ bedrockKnowledgeBases: { knowledgeBaseIds: ['KBAAAAAAAA'] } });
     const text = summarize(app.synth().directory);
-    expect(text).toMatch(/! NOT DEPLOYABLE: BedrockKnowledgeFunction\w+ hold\(s\) an LLRT placeholder/);
-    expect(text).toContain('These templates are not deployable: 1 LLRT function(s) got a placeholder binary');
+    expect(text).toMatch(
+      /! NOT DEPLOYABLE: UploadRelayFunction\w+, BedrockKnowledgeFunction\w+ hold\(s\) an LLRT placeholder/,
+    );
+    expect(text).toContain('These templates are not deployable: 2 LLRT function(s) got a placeholder binary');
   });
 
-  test('no placeholder warning when no LLRT function exists', () => {
+  test('the default lambda mode holds one LLRT function, the upload relay', () => {
     const { app } = synthDifyApp({});
+    expect(summarize(app.synth().directory)).toMatch(/! NOT DEPLOYABLE: UploadRelayFunction\w+ hold\(s\) an LLRT/);
+  });
+
+  test('no placeholder warning when no LLRT function exists (alb mode has no relay)', () => {
+    const { app } = synthDifyApp({ hosting: 'alb' });
     expect(summarize(app.synth().directory)).not.toContain('NOT DEPLOYABLE');
   });
 

@@ -22,6 +22,7 @@ import {
   HOOK_URL_HEADER,
   RELAY_BODY_LIMIT_BYTES,
   RELAY_PAYLOAD_TOO_LARGE_MESSAGE,
+  RELAY_SECRET_GENERATION_HEADER,
   RELAY_SECRET_HEADER,
   relayTarget,
 } from './routes';
@@ -63,7 +64,7 @@ const HOP_BY_HOP = new Set([
 ]);
 
 /**
- * Request headers the relay never passes on: its own secret, the viewer-facing Host (the target's host is used),
+ * Request headers the relay never passes on: its own secret (and its generation), the viewer-facing Host (the target's host is used),
  * any SigV4 material (the relay signs itself), and Accept-Encoding (the relay reads whole bodies; compressed
  * answers from a streaming function URL are what the viewer-request function strips for the same reason).
  * CloudFront's own `x-amz-cf-id` is kept: the api logs it like any other request's.
@@ -72,6 +73,7 @@ function isDroppedRequestHeader(name: string): boolean {
   return (
     HOP_BY_HOP.has(name) ||
     name === RELAY_SECRET_HEADER ||
+    name === RELAY_SECRET_GENERATION_HEADER ||
     name === 'host' ||
     name === 'authorization' ||
     name === 'accept-encoding' ||

@@ -51,6 +51,9 @@ export const PLUGIN_ENDPOINT_PATH_PATTERN = '/e/*';
 /** Header CloudFront adds to every request toward the relay; its value lives in Secrets Manager. */
 export const RELAY_SECRET_HEADER = 'x-dify-relay-secret';
 
+/** Header CloudFront also adds; it only changes the template when the secret is rotated (lib/constructs/upload-relay.ts). */
+export const RELAY_SECRET_GENERATION_HEADER = 'x-dify-relay-secret-generation';
+
 /** Header the plugin daemon reads to learn the public URL of the endpoint (nginx sets it in compose). */
 export const HOOK_URL_HEADER = 'dify-hook-url';
 

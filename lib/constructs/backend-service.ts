@@ -299,4 +299,13 @@ export class BackendService extends Construct {
     this.securityGroup.connections.allowFrom(peer, ec2.Port.tcp(SANDBOX_PORT), 'Dify api to dify-sandbox');
     this.securityGroup.connections.allowFrom(peer, ec2.Port.tcp(PLUGIN_DAEMON_PORT), 'Dify api to plugin daemon');
   }
+
+  /** Lets `peer` (the upload relay) reach the plugin daemon's port only, for plugin endpoints (`/e/*`). */
+  allowPluginEndpointClients(peer: ec2.IConnectable): void {
+    this.securityGroup.connections.allowFrom(
+      peer,
+      ec2.Port.tcp(PLUGIN_DAEMON_PORT),
+      'Upload relay to plugin daemon (plugin endpoints)',
+    );
+  }
 }

@@ -8,9 +8,15 @@ import * as path from 'node:path';
 import { Construct } from 'constructs';
 import { DomainConfig } from '../config';
 import { PROJECT_ROOT } from '../bundled-function';
+import { PLUGIN_ENDPOINT_PATH_PATTERN, RELAY_API_PATH_PATTERNS } from '../../functions/upload-relay/routes';
 
 /** Paths Dify's own nginx sends to the api container (docker/nginx/conf.d/default.conf.template). */
 export const API_PATH_PATTERNS = ['/console/api/*', '/api/*', '/v1/*', '/files/*', '/mcp/*', '/triggers/*'];
+/**
+ * Paths CloudFront sends to the upload relay in lambda mode (docs/adr/0016): Dify's upload routes (all inside
+ * API_PATH_PATTERNS, listed before them so they take precedence) and the plugin endpoints.
+ */
+export const RELAY_PATH_PATTERNS: readonly string[] = [...RELAY_API_PATH_PATTERNS, PLUGIN_ENDPOINT_PATH_PATTERN];
 /** Next.js build output: content-hashed file names, safe to cache. */
 export const STATIC_PATH_PATTERN = '/_next/static/*';
 
@@ -20,6 +26,11 @@ export interface DistributionOrigins {
   readonly web: cloudfront.IOrigin;
   /** Lambda origins need the payload signer; an ALB origin does not. */
   readonly signedLambdaOrigins: boolean;
+  /**
+   * The upload relay (lib/constructs/upload-relay.ts) for RELAY_PATH_PATTERNS: no OAC, no payload signer.
+   * @default undefined (upload routes go to `api`, and `/e/*` is not routed)
+   */
+  readonly relay?: cloudfront.IOrigin;
 }
 
 export interface DistributionProps {
@@ -90,7 +101,7 @@ export class EdgeDistribution extends Construct {
           queryStringBehavior: cloudfront.CacheQueryStringBehavior.all(),
           cookieBehavior: cloudfront.CacheCookieBehavior.all(),
         });
-    const dynamicBehavior = (origin: cloudfront.IOrigin): cloudfront.BehaviorOptions => ({
+    const dynamicBehavior = (origin: cloudfront.IOrigin, withSigner = true): cloudfront.BehaviorOptions => ({
       origin,
       viewerProtocolPolicy: cloudfront.ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
       allowedMethods: cloudfront.AllowedMethods.ALLOW_ALL,
@@ -100,7 +111,7 @@ export class EdgeDistribution extends Construct {
       functionAssociations: [
         { function: this.viewerRequestFunction, eventType: cloudfront.FunctionEventType.VIEWER_REQUEST },
       ],
-      edgeLambdas,
+      edgeLambdas: withSigner ? edgeLambdas : undefined,
     });
 
     const additionalBehaviors: Record<string, cloudfront.BehaviorOptions> = {
@@ -112,6 +123,13 @@ export class EdgeDistribution extends Construct {
         compress: true,
       },
     };
+    // CloudFront takes the first behaviour whose pattern matches, in this order: the relay's exact upload routes
+    // come before the api's broad prefixes. They keep the same WAF and viewer-request function, and no signer:
+    // the relay reads whole bodies itself (docs/adr/0016).
+    const relay = props.origins.relay;
+    if (relay) {
+      for (const pattern of RELAY_PATH_PATTERNS) additionalBehaviors[pattern] = dynamicBehavior(relay, false);
+    }
     for (const pattern of API_PATH_PATTERNS) additionalBehaviors[pattern] = dynamicBehavior(props.origins.api);
 
     // Error responses only set a zero caching TTL; none maps an error to another page or status.

@@ -1,6 +1,13 @@
 import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
+import { PLUGIN_ENDPOINT_PATH_PATTERN } from '../../functions/upload-relay/routes';
 import { API_PATH_PATTERNS } from './distribution';
+
+/**
+ * Paths whose bodies are Dify api traffic: the api's own, and the plugin endpoints (`/e/*`, webhooks and APIs that
+ * plugins serve through the daemon, docs/adr/0016). The relay's upload routes are all inside API_PATH_PATTERNS.
+ */
+export const WAF_API_PATH_PATTERNS: readonly string[] = [...API_PATH_PATTERNS, PLUGIN_ENDPOINT_PATH_PATTERN];
 
 /**
  * Core rule set rules that misfire on Dify's api traffic, with the label each one adds. Dify bodies legitimately
@@ -24,7 +31,7 @@ export const API_COUNTED_COMMON_RULES: ReadonlyArray<{ readonly rule: string; re
  * the two cannot drift. Only `/prefix/*` patterns are supported: a pattern of another shape would need its own
  * WAF match, so it fails here instead of silently widening or narrowing the api side.
  */
-export function apiPathPrefixes(patterns: readonly string[] = API_PATH_PATTERNS): string[] {
+export function apiPathPrefixes(patterns: readonly string[] = WAF_API_PATH_PATTERNS): string[] {
   return patterns.map((pattern) => {
     if (!/^\/[a-z0-9/_-]+\/\*$/.test(pattern)) {
       throw new Error(`WebAcl: api path pattern "${pattern}" is not of the form /prefix/*; extend apiPathPrefixes`);

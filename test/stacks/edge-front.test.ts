@@ -1,4 +1,5 @@
 import { FORWARDED_AUTHORIZATION_HEADER } from '../../edge/constants';
+import { RELAY_PATH_PATTERNS } from '../../lib/constructs/distribution';
 import {
   CfnResource,
   CfnTemplate,
@@ -155,17 +156,18 @@ describe('Lambda front and CloudFront (default configuration)', () => {
     });
   });
 
-  test('Dify on the api function refuses uploads the edge could not pass (1 MB, whole MB settings)', () => {
+  test('Dify on the api function refuses uploads the relay could not pass (4 MB, whole MB settings)', () => {
     for (const name of [
       'UPLOAD_FILE_SIZE_LIMIT',
       'UPLOAD_IMAGE_FILE_SIZE_LIMIT',
       'UPLOAD_VIDEO_FILE_SIZE_LIMIT',
       'UPLOAD_AUDIO_FILE_SIZE_LIMIT',
-      'ATTACHMENT_IMAGE_FILE_SIZE_LIMIT',
-      'ANNOTATION_IMPORT_FILE_SIZE_LIMIT',
     ]) {
-      expect([name, apiEnv[name]]).toEqual([name, '1']);
+      expect([name, apiEnv[name]]).toEqual([name, '4']);
     }
+    // Dify's own defaults (2 MB) are already below the relay's limit.
+    expect(apiEnv.ATTACHMENT_IMAGE_FILE_SIZE_LIMIT).toBeUndefined();
+    expect(apiEnv.ANNOTATION_IMPORT_FILE_SIZE_LIMIT).toBeUndefined();
   });
 
   test('the api reaches the database, Valkey, S3 and the backend by their private names', () => {
@@ -189,6 +191,7 @@ describe('Lambda front and CloudFront (default configuration)', () => {
     expect(templates).toEqual({
       CELERY_BROKER_URL: 'rediss://:$REDIS_PASSWORD@$REDIS_HOST:6379/1?ssl_cert_reqs=required',
       PGVECTOR_HOST: '$DB_HOST',
+      ENDPOINT_URL_TEMPLATE: '$CONSOLE_API_URL/e/{hook_id}',
     });
   });
 
@@ -217,7 +220,8 @@ describe('Lambda front and CloudFront (default configuration)', () => {
     expect(apiOrigin).not.toBe(webOrigin);
     const config = distributionConfig(regional);
     const patterns = (asArray(config.CacheBehaviors) as Behavior[]).map((b) => b.PathPattern);
-    expect(new Set(patterns)).toEqual(new Set([...API_PATHS, STATIC_PATH]));
+    // The upload routes and /e/* go to the relay (test/stacks/upload-relay.test.ts).
+    expect(new Set(patterns)).toEqual(new Set([...RELAY_PATH_PATTERNS, ...API_PATHS, STATIC_PATH]));
     for (const path of API_PATHS) expect(behaviorFor(regional, path).TargetOriginId).toBe(apiOrigin);
     expect(behaviorFor(regional, STATIC_PATH).TargetOriginId).toBe(webOrigin);
     expect(at(config, 'DefaultCacheBehavior', 'TargetOriginId')).toBe(webOrigin);

@@ -96,7 +96,7 @@ describe.each(['lambda', 'alb'])('no plaintext secrets (%s hosting)', (hosting) 
     }
   });
 
-  test('Secrets Manager dynamic references appear only where CloudFormation needs them: AuthToken and MasterUserPassword', () => {
+  test('Secrets Manager dynamic references appear only where CloudFormation needs them: AuthToken, MasterUserPassword and the relay origin header', () => {
     const places = new Set<string>();
     for (const template of [regional, edge]) {
       for (const leaf of stringLeaves(template)) {
@@ -106,8 +106,13 @@ describe.each(['lambda', 'alb'])('no plaintext secrets (%s hosting)', (hosting) 
         places.add(`${template.Resources[logicalId]?.Type}.${property}`);
       }
     }
+    // The distribution's only one is the upload relay's origin header (docs/adr/0016; test/stacks/upload-relay.test.ts).
     expect(places).toEqual(
-      new Set(['AWS::ElastiCache::ReplicationGroup.AuthToken', 'AWS::RDS::DBCluster.MasterUserPassword']),
+      new Set([
+        'AWS::ElastiCache::ReplicationGroup.AuthToken',
+        'AWS::RDS::DBCluster.MasterUserPassword',
+        ...(hosting === 'lambda' ? ['AWS::CloudFront::Distribution.DistributionConfig'] : []),
+      ]),
     );
   });
 
