@@ -33,6 +33,24 @@ script_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # DIFY_EDGE_NEXT replaces Dify's entrypoint (split on whitespace, no globbing), e.g. for tests.
 if [[ -n "${DIFY_EDGE_NEXT:-}" ]]; then
   read -r -a next_command <<<"${DIFY_EDGE_NEXT}"
+elif [[ -n "${AWS_LWA_SNAPSTART_BEFORE_CHECKPOINT_PATH:-}" || -n "${AWS_LWA_SNAPSTART_AFTER_RESTORE_PATH:-}" ]]; then
+  # SnapStart (docs/adr/0017): gunicorn must load snapstart_app:app, Dify's app wrapped with the hooks the adapter
+  # POSTs before the snapshot and after each restore. Dify's entrypoint hard-codes `app:app`, so its api-mode tail is
+  # repeated here with the same flags and defaults (api/docker/entrypoint.sh of Dify 1.13.3: LANG/LC_ALL/
+  # PYTHONIOENCODING, then `exec gunicorn --bind ... app:app`; test/containers/snapstart-hooks.test.ts compares
+  # them when the reference sources are present). gunicorn still reads Dify's ./gunicorn.conf.py (gevent patching)
+  # from the working directory, /app/api.
+  export LANG="${LANG:-C.UTF-8}"
+  export LC_ALL="${LC_ALL:-C.UTF-8}"
+  export PYTHONIOENCODING="${PYTHONIOENCODING:-utf-8}"
+  next_command=(gunicorn
+    --bind "${DIFY_BIND_ADDRESS:-0.0.0.0}:${DIFY_PORT:-5001}"
+    --workers "${SERVER_WORKER_AMOUNT:-1}"
+    --worker-class "${SERVER_WORKER_CLASS:-gevent}"
+    --worker-connections "${SERVER_WORKER_CONNECTIONS:-10}"
+    --timeout "${GUNICORN_TIMEOUT:-200}"
+    --pythonpath "${script_dir}"
+    snapstart_app:app)
 else
   next_command=(/bin/bash /entrypoint.sh)
 fi

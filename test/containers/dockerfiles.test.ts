@@ -74,7 +74,7 @@ describe.each(images)('$label Dockerfile (structural check: parsed text, the ima
   test('declares the version ARGs before the first FROM, DIFY_VERSION without a default', () => {
     const firstFrom = instructions.findIndex((instruction) => instruction.keyword === 'FROM');
     const globalArgs = instructions.slice(0, firstFrom).filter((instruction) => instruction.keyword === 'ARG');
-    expect(globalArgs.map((instruction) => instruction.argument)).toEqual(['DIFY_VERSION', 'LWA_VERSION=1.0.1']);
+    expect(globalArgs.map((instruction) => instruction.argument)).toEqual(['DIFY_VERSION', 'LWA_VERSION=1.1.0']);
   });
 
   test('FROM lines use the ARG tags; the final stage is the Dify image; nothing says latest', () => {
@@ -106,6 +106,21 @@ describe.each(images)('$label Dockerfile (structural check: parsed text, the ima
     const entrypointArray = JSON.parse(entrypoint) as string[];
     expect(entrypointArray).toHaveLength(2);
     expect(copiedDestinations).toContain(entrypointArray[1]);
+  });
+});
+
+describe('SnapStart label (Lambda DG "Implementing SnapStart hooks for container images")', () => {
+  const labels = (directory: string): string[] =>
+    parseDockerfile(join(directory, 'Dockerfile'))
+      .filter((instruction) => instruction.keyword === 'LABEL')
+      .map((instruction) => instruction.argument);
+
+  test('the api image allows SnapStart (not an AWS base image: publishing a SnapStart version fails without it)', () => {
+    expect(labels(apiImageDirectory)).toContain('com.amazonaws.lambda.feature.snapstart="Allow"');
+  });
+
+  test('the web image does not claim SnapStart support (it is not snapshotted, docs/adr/0017)', () => {
+    expect(labels(webImageContext(scratchDirectory('dify-edge-web-context-'))).join('\n')).not.toContain('snapstart');
   });
 });
 
@@ -146,6 +161,7 @@ describe('dify-api Dockerfile bytecode step (structural check plus a run of its 
     // Wheels do ship files that are not valid Python (fixtures, templates): the build must survive them.
     writeFileSync(join(sitePackages, 'gevent_like/broken_fixture.py'), 'def broken(:\n');
     writeFileSync(join(root, 'opt/dify-edge/secrets_loader.py'), readFileSync(secretsLoaderPath));
+    writeFileSync(join(root, 'opt/dify-edge/snapstart_app.py'), readFileSync(join(apiImageDirectory, 'snapstart_app.py')));
     writeFileSync(join(root, 'opt/extensions/lambda-adapter'), '#!/bin/sh\n');
     chmodSync(join(root, 'opt/extensions/lambda-adapter'), 0o700);
     writeFileSync(join(root, 'entrypoint.sh'), '#!/bin/bash\n');
@@ -180,6 +196,7 @@ describe('dify-api Dockerfile bytecode step (structural check plus a run of its 
     expect(pycFlags(join(root, 'app/api'), 'app')).toBe(0b01);
     expect(pycFlags(join(root, 'app/api/.venv/lib/python3/site-packages/gevent_like'), '__init__')).toBe(0b01);
     expect(pycFlags(join(root, 'opt/dify-edge'), 'secrets_loader')).toBe(0b01);
+    expect(pycFlags(join(root, 'opt/dify-edge'), 'snapstart_app')).toBe(0b01);
     expect(pycFlags(fakeStdlib, 'json_like')).toBe(0b01);
     expect(statSync(join(root, 'app/api/private_dir')).mode & 0o005).toBe(0o005);
     expect(statSync(join(root, 'app/api/private_dir/owner_only.py')).mode & 0o004).toBe(0o004);
