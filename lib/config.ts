@@ -65,10 +65,12 @@ export interface ApiFunctionConfig {
    */
   readonly keepWarmHoursUtc: string;
   /**
-   * Lambda SnapStart for the api image (container-image SnapStart; check regional availability first). The snapshot
-   * is taken after a complete, synchronous start, so restores skip Dify's 20-30 s boot. Experimental: restored
-   * environments reuse pooled connections until they fail (SQLALCHEMY_POOL_PRE_PING drops dead DB connections).
-   * Cannot be combined with provisioned concurrency.
+   * Lambda SnapStart for the api image (container-image SnapStart, Lambda DG "Implementing SnapStart hooks for
+   * container images"). The snapshot is taken when a version is published, after a complete, synchronous start, so
+   * restores skip Dify's 20-30 s boot. Hooks relayed by the Lambda Web Adapter close the database and Redis pools
+   * before the snapshot and, after each restore, reseed randomness and re-read the secrets, including the site URL
+   * (docs/adr/0017). Opt-in: AWS names no region list for container-image SnapStart, so it is not assumed in yours.
+   * Cannot be combined with provisioned concurrency; needs `hosting: 'lambda'`; limits /tmp to 512 MB.
    * @default false
    */
   readonly snapStart: boolean;
@@ -554,6 +556,9 @@ export function validateConfig(input: unknown): DifyEdgeConfig {
   v.boolean('api.snapStart', c.api.snapStart);
   if (c.api.snapStart === true && c.api.provisionedConcurrency > 0) {
     v.fail('api.snapStart', true, 'false while api.provisionedConcurrency > 0 (Lambda does not combine them)');
+  }
+  if (c.api.snapStart === true && c.hosting === 'alb') {
+    v.fail('api.snapStart', true, "false while hosting is 'alb' (the api runs on ECS there, not Lambda)");
   }
   const hours = typeof c.api.keepWarmHoursUtc === 'string' ? HOURS_PATTERN.exec(c.api.keepWarmHoursUtc) : null;
   // EventBridge cron hour ranges do not wrap around midnight.

@@ -12,6 +12,7 @@
 //      (account enumeration; api/controllers/console/workspace/account.py);
 //    - POST /console/api/test/retrieval is an "internal testing" endpoint that calls Amazon Bedrock with the api's
 //      own AWS credentials (api/controllers/console/datasets/external.py).
+//    - /_snapstart/* are the api's SnapStart hooks (docs/adr/0017), for the Lambda Web Adapter alone.
 //
 // 3. Removes Accept-Encoding: the function URLs stream their responses, and compressed streamed responses from
 //    function URLs behind CloudFront intermittently end in 502s. This function is only associated with
@@ -30,6 +31,10 @@ var BLOCKED_PREFIXES = [
   ['db-pool-stat'],
   ['console', 'api', 'account', 'change-email', 'check-email-unique'],
   ['console', 'api', 'test', 'retrieval'],
+  // SnapStart hook paths of the api (lib/constructs/api-function.ts SNAPSTART_HOOK_PREFIX): only the Lambda Web
+  // Adapter may POST them, from inside the environment; it already answers 403 to outside callers (aws-lambda-web-adapter
+  // README, SnapStart), and this keeps them unreachable even through a path the adapter does not recognise.
+  ['_snapstart'],
 ];
 
 // Flask/Werkzeug percent-decodes the path and merges repeated slashes before routing, so /%74hreads or //threads

@@ -47,6 +47,14 @@ export interface ApiFunctionProps {
 /** Warning id when provisioned concurrency is configured (it needs a raised account concurrency quota). */
 export const PROVISIONED_CONCURRENCY_QUOTA_WARNING = 'dify-edge:provisionedConcurrencyQuota';
 
+/** SnapStart hook paths (one prefix, blocked at the edge: edge/viewer-request/index.js BLOCKED_PREFIXES). */
+export const SNAPSTART_HOOK_PREFIX = '/_snapstart/';
+export const SNAPSTART_BEFORE_CHECKPOINT_PATH = `${SNAPSTART_HOOK_PREFIX}before-checkpoint`;
+export const SNAPSTART_AFTER_RESTORE_PATH = `${SNAPSTART_HOOK_PREFIX}after-restore`;
+
+/** Info id printed at synth while SnapStart is off (it is opt-in, docs/adr/0017). */
+export const SNAPSTART_OPT_IN_INFO = 'dify-edge:snapStartOptIn';
+
 /** Name of the alias CloudFront invokes; provisioned concurrency and the function URL hang off it. */
 export const LIVE_ALIAS = 'live';
 
@@ -103,6 +111,15 @@ export class ApiFunction extends Construct {
       // With SnapStart the init runs once at publish time with a longer limit, and must finish so the snapshot
       // holds a ready app rather than a half-started one.
       AWS_LWA_ASYNC_INIT: props.snapStart ? 'false' : 'true',
+      // LWA 1.1.0 POSTs these to the app before the snapshot and after each restore (aws-lambda-web-adapter PRs #837,
+      // #871); their presence makes the image's entry script start gunicorn on the hook wrapper
+      // (functions/dify-api-image/snapstart_app.py). The edge answers 404 for the prefix (edge/viewer-request).
+      ...(props.snapStart
+        ? {
+            AWS_LWA_SNAPSTART_BEFORE_CHECKPOINT_PATH: SNAPSTART_BEFORE_CHECKPOINT_PATH,
+            AWS_LWA_SNAPSTART_AFTER_RESTORE_PATH: SNAPSTART_AFTER_RESTORE_PATH,
+          }
+        : {}),
       AWS_LWA_INVOKE_MODE: 'response_stream',
       // OAC overwrites Authorization; the edge moves the viewer's into this header and LWA puts it back.
       AWS_LWA_AUTHORIZATION_SOURCE: FORWARDED_AUTHORIZATION_HEADER,
@@ -148,6 +165,16 @@ export class ApiFunction extends Construct {
           `"Concurrent executions" (Service Quotas) in ${Stack.of(this).region} is at least ${provisioned + 100}, ` +
           'because Lambda must leave 100 units of account concurrency unreserved. New accounts often start at 10: ' +
           'check the quota and request an increase before deploying.',
+      );
+    }
+    if (!props.snapStart) {
+      // Opt-in, not the default (docs/adr/0017): AWS documents SnapStart's regions for its managed runtimes, but
+      // names no region list for container images on their own; the adapter's hook relay (1.1.0) is new.
+      Annotations.of(this).addInfo(
+        `[${SNAPSTART_OPT_IN_INFO}] api.snapStart is off (opt-in): AWS does not document SnapStart for container ` +
+          `images not built on an AWS base image per region, so it is not assumed available in ` +
+          `${Stack.of(this).region}. Set api.snapStart: true to cut api cold starts to a snapshot restore ` +
+          '(docs/adr/0017; measure with `npm run bench -- cold-start`).',
       );
     }
     this.url = this.alias.addFunctionUrl({

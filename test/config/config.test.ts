@@ -232,6 +232,12 @@ describe('api.snapStart', () => {
     expect(message).toContain('api.snapStart: true');
     expect(message).toContain('api.provisionedConcurrency');
   });
+
+  test("cannot be combined with hosting 'alb' (no Lambda function to snapshot)", () => {
+    const message = errorOf(withOverride({ hosting: 'alb', api: { snapStart: true } }));
+    expect(message).toContain('api.snapStart: true');
+    expect(message).toContain("hosting is 'alb'");
+  });
 });
 
 describe('optional settings', () => {

@@ -6,6 +6,11 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FORWARDED_AUTHORIZATION_HEADER } from '../../edge/constants';
 import { VIEWER_REQUEST_CONTEXT, loadViewerRequestFunction } from './request-path-support';
+import {
+  SNAPSTART_AFTER_RESTORE_PATH,
+  SNAPSTART_BEFORE_CHECKPOINT_PATH,
+  SNAPSTART_HOOK_PREFIX,
+} from '../../lib/constructs/api-function';
 
 const SOURCE_PATH = join(__dirname, '..', '..', 'edge', 'viewer-request', 'index.js');
 const source = readFileSync(SOURCE_PATH, 'utf8');
@@ -170,6 +175,40 @@ describe('viewer-request CloudFront Function: debug endpoints', () => {
     expect(result.uri).toBe(uri);
     expect(result.method).toBe('GET');
   });
+});
+
+describe('viewer-request CloudFront Function: SnapStart hook paths (docs/adr/0017)', () => {
+  test('the blocked prefix is the one the api function configures for the adapter', () => {
+    expect(SNAPSTART_BEFORE_CHECKPOINT_PATH.startsWith(SNAPSTART_HOOK_PREFIX)).toBe(true);
+    expect(SNAPSTART_AFTER_RESTORE_PATH.startsWith(SNAPSTART_HOOK_PREFIX)).toBe(true);
+    expect(SNAPSTART_HOOK_PREFIX).toBe('/_snapstart/');
+  });
+
+  test.each([
+    SNAPSTART_BEFORE_CHECKPOINT_PATH,
+    SNAPSTART_AFTER_RESTORE_PATH,
+    '/_SnapStart/after-restore',
+    '//_snapstart/before-checkpoint',
+    '/%5Fsnapstart/before-checkpoint',
+    '/_snapstar%74/after-restore',
+    '/v1/../_snapstart/before-checkpoint',
+    '/console/api/../../_snapstart/after-restore',
+    '/_snapstart/./after-restore/',
+  ])('%s gets a 404 whatever the method', (uri) => {
+    for (const method of ['POST', 'GET']) {
+      const result = handler(viewerRequestEvent({ uri, method })) as FunctionsResponse;
+      expect(result.statusCode).toBe(404);
+      expect(result).not.toHaveProperty('uri');
+    }
+  });
+
+  test.each(['/v1/_snapstart/after-restore', '/_snapstarted', '/console/api/_snapstart'])(
+    '%s passes through',
+    (uri) => {
+      const result = handler(viewerRequestEvent({ uri, method: 'POST' })) as FunctionsRequest;
+      expect(result.uri).toBe(uri);
+    },
+  );
 });
 
 describe('viewer-request CloudFront Function: probing endpoints (account enumeration, Bedrock test retrieval)', () => {
