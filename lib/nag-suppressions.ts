@@ -163,6 +163,27 @@ const ACKNOWLEDGEMENTS: NagAcknowledgement[] = [
       'Dify stores the key in its own database when the External Knowledge API is registered; a rotation would ' +
       'break retrieval until someone pastes the new key into Dify. Rotate by hand (README "Bedrock Knowledge Bases").',
   },
+  // Upload relay (docs/adr/0016)
+  {
+    id: LAMBDA_BASIC_EXECUTION,
+    paths: /^UploadRelay\/Function\/ServiceRole\/Resource$/,
+    reason:
+      'AWSLambdaBasicExecutionRole grants only CloudWatch Logs writes; the api alias invoke and the two secrets are inline.',
+  },
+  {
+    id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole]',
+    paths: /^UploadRelay\/Function\/ServiceRole\/Resource$/,
+    reason:
+      'AWSLambdaVPCAccessExecutionRole only manages the network interfaces Lambda needs to run the relay in the VPC ' +
+      '(it reaches the plugin daemon there); ec2:*NetworkInterface* have no resource-level scoping at create time.',
+  },
+  {
+    id: 'AwsSolutions-SMG4',
+    paths: /^UploadRelay\/OriginSecret\/Resource$/,
+    reason:
+      'CloudFront only picks up a new value on a stack update (a dynamic reference), so an automatic rotation would ' +
+      'lock CloudFront out; the relay accepts current and previous values for the manual rotation in the README.',
+  },
   // ALB hosting (benchmark comparison mode)
   {
     id: 'AwsSolutions-EC23',
