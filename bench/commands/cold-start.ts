@@ -14,6 +14,7 @@ import {
   UpdateAliasCommand,
   UpdateFunctionConfigurationCommand,
 } from '@aws-sdk/client-lambda';
+import { CloudWatchLogsClient, FilterLogEventsCommand, type FilteredLogEvent } from '@aws-sdk/client-cloudwatch-logs';
 import {
   AWS_OPTIONS,
   BenchIo,
@@ -42,13 +43,16 @@ const MAX_URL_PAGES = 10;
 
 export const COLD_START_USAGE = `cold-start --url <site URL + path> --function <name> [--alias <name> [--restore-alias]]
            [--samples N] [--warm N] [--endpoint-url URL] [--region R] [--request-timeout S] [--time-limit S]
-           [--poll-ms MS] [--out file.json]
+           [--poll-ms MS] [--logs-wait S] [--logs-endpoint-url URL] [--out file.json]
   Forces a cold start N times (changes env var ${NONCE_VARIABLE} on $LATEST, keeping every other variable),
   then times the first request (cold) and --warm requests after it.
   --alias: also publishes each change as a version and points the alias at it, for sites that reach the
   function through an alias's URL (this project's stacks: --alias live). The alias must have no routing weights
   and no provisioned concurrency. At the end it prints where the alias points and how to point it back;
-  --restore-alias points it back to its original version itself.`;
+  --restore-alias points it back to its original version itself.
+  Each cold sample is matched with Lambda's REPORT log line (CloudWatch Logs FilterLogEvents on the function's log
+  group, waiting up to --logs-wait seconds, default 60): 'lambda init' (Init Duration) or 'lambda restore' (Restore
+  Duration, SnapStart) next to the client's timings. Without logs:FilterLogEvents the run still works, without them.`;
 
 const OPTIONS = {
   ...COMMON_OPTIONS,
@@ -60,7 +64,43 @@ const OPTIONS = {
   samples: { type: 'string' },
   warm: { type: 'string' },
   'request-timeout': { type: 'string' },
+  'logs-wait': { type: 'string' },
+  'logs-endpoint-url': { type: 'string' },
 } as const;
+
+/**
+ * Lambda's own numbers for one invocation, from the platform's REPORT log line (Lambda DG "Using CloudWatch Logs
+ * with Lambda", REPORT fields; "Monitoring Lambda SnapStart": `Restore Duration` replaces `Init Duration` for an
+ * environment restored from a snapshot). `Init Duration` / `Restore Duration` appear only on an environment's first
+ * invocation, so they tell a cold start's platform part from the edge and the app.
+ */
+export interface LambdaReport {
+  requestId: string;
+  timestamp: number;
+  durationMs?: number;
+  initDurationMs?: number;
+  restoreDurationMs?: number;
+}
+
+const REPORT_FIELD = (name: string): RegExp => new RegExp(`(?:^|\\t)${name}: ([0-9.]+) ms`);
+
+/** Parses a REPORT line (tab-separated `Name: value unit` fields); anything else gives undefined. */
+export function parseReportLine(message: string, timestamp = 0): LambdaReport | undefined {
+  const head = /^REPORT RequestId: (\S+)/.exec(message);
+  if (!head) return undefined;
+  const field = (name: string): number | undefined => {
+    const match = REPORT_FIELD(name).exec(message);
+    return match ? Number(match[1]) : undefined;
+  };
+  const report: LambdaReport = { requestId: head[1], timestamp };
+  const duration = field('Duration');
+  const init = field('Init Duration');
+  const restore = field('Restore Duration');
+  if (duration !== undefined) report.durationMs = duration;
+  if (init !== undefined) report.initDurationMs = init;
+  if (restore !== undefined) report.restoreDurationMs = restore;
+  return report;
+}
 
 /** The overall time limit hit in the middle of a sample; the run keeps what it measured so far. */
 class DeadlineReached extends BenchError {}
@@ -95,12 +135,22 @@ export async function runColdStart(argv: string[], io: BenchIo): Promise<BenchRe
   const endpoint = stringOption(values, 'endpoint-url');
   if (endpoint !== undefined) urlOption(command, 'endpoint-url', endpoint);
   const progress = (text: string): void => io.stderr(`[cold-start] ${text}\n`);
+  const logsWaitMs = secondsOption(command, values, 'logs-wait', 60);
+  const logsEndpoint = stringOption(values, 'logs-endpoint-url');
+  if (logsEndpoint !== undefined) urlOption(command, 'logs-endpoint-url', logsEndpoint);
 
   const lambda = new LambdaClient({
     endpoint,
     region: stringOption(values, 'region') ?? io.aws?.region,
     credentials: io.aws?.credentials,
   });
+  const logs = new CloudWatchLogsClient({
+    endpoint: logsEndpoint,
+    region: stringOption(values, 'region') ?? io.aws?.region,
+    credentials: io.aws?.credentials,
+  });
+  let logGroup = `/aws/lambda/${functionName}`;
+  let logsUnavailable: string | undefined;
   const aliasResource = `alias ${aliasName} of ${functionName}`;
   const getConfiguration = (qualifier?: string): Promise<FunctionConfiguration> =>
     callAws(
@@ -249,7 +299,56 @@ export async function runColdStart(argv: string[], io: BenchIo): Promise<BenchRe
 
   const agent = url.protocol === 'https:' ? new https.Agent({ keepAlive: true }) : new http.Agent({ keepAlive: true });
   const startedAt = new Date().toISOString();
-  const phases: Record<string, number[]> = { 'cold ttfb': [], 'cold total': [], 'warm ttfb': [], 'warm total': [] };
+  const phases: Record<string, number[]> = {
+    'cold ttfb': [],
+    'cold total': [],
+    'warm ttfb': [],
+    'warm total': [],
+    'lambda init': [],
+    'lambda restore': [],
+  };
+  const seenRequestIds = new Set<string>();
+
+  /** The first REPORT with Init/Restore Duration logged in [fromMs, now], polling until it shows up or time runs out. */
+  const findColdReport = async (fromMs: number): Promise<LambdaReport | undefined> => {
+    if (logsUnavailable) return undefined;
+    const until = Date.now() + logsWaitMs;
+    for (;;) {
+      try {
+        const events: FilteredLogEvent[] = [];
+        let nextToken: string | undefined;
+        do {
+          const page = await logs.send(
+            new FilterLogEventsCommand({
+              logGroupName: logGroup,
+              startTime: fromMs - 1000,
+              filterPattern: '"REPORT RequestId"',
+              nextToken,
+            }),
+          );
+          events.push(...(page.events ?? []));
+          nextToken = page.nextToken;
+        } while (nextToken);
+        const cold = events
+          .map((event) => parseReportLine(event.message ?? '', event.timestamp ?? 0))
+          .filter((report): report is LambdaReport => report !== undefined && !seenRequestIds.has(report.requestId))
+          .filter((report) => report.initDurationMs !== undefined || report.restoreDurationMs !== undefined)
+          .sort((a, b) => a.timestamp - b.timestamp)[0];
+        if (cold) {
+          seenRequestIds.add(cold.requestId);
+          return cold;
+        }
+      } catch (error) {
+        logsUnavailable =
+          `logs:FilterLogEvents on ${logGroup} failed (${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}); ` +
+          `no Lambda Init/Restore Duration in this run`;
+        progress(logsUnavailable);
+        return undefined;
+      }
+      if (Date.now() > until || deadline.expired) return undefined;
+      await sleep(Math.min(pollMs, 2000));
+    }
+  };
   const errors: Record<string, number> = {};
   const recorded: Sample[] = [];
   const publishedVersions: string[] = [];
@@ -389,7 +488,9 @@ export async function runColdStart(argv: string[], io: BenchIo): Promise<BenchRe
 
   try {
     progress(`checking function ${functionName}`);
-    await waitForUpdate();
+    const initial = await waitForUpdate();
+    // This project's functions log to their own group (lib/constructs/api-function.ts), named in LoggingConfig.
+    logGroup = initial.LoggingConfig?.LogGroup ?? logGroup;
     if (aliasName !== undefined) alias = await readAlias(aliasName);
     await warnAboutServingQualifiers();
     // One probe before touching the function: an unreachable site should fail before any configuration change.
@@ -414,22 +515,50 @@ export async function runColdStart(argv: string[], io: BenchIo): Promise<BenchRe
         }
         throw error;
       }
+      const coldFrom = Date.now();
       await measure(sample, 'cold', 0);
       for (let index = 1; index <= warmCount && !deadline.expired; index += 1) await measure(sample, 'warm', index);
       const cold = recorded.find((entry) => entry.sample === sample && entry.phase === 'cold');
+      const report = await findColdReport(coldFrom);
+      if (cold && report) {
+        cold.lambdaRequestId = report.requestId;
+        if (report.durationMs !== undefined) cold.lambdaDurationMs = report.durationMs;
+        if (report.initDurationMs !== undefined) {
+          cold.initDurationMs = report.initDurationMs;
+          phases['lambda init'].push(report.initDurationMs);
+        }
+        if (report.restoreDurationMs !== undefined) {
+          cold.restoreDurationMs = report.restoreDurationMs;
+          phases['lambda restore'].push(report.restoreDurationMs);
+        }
+      } else if (cold && !logsUnavailable) {
+        progress(
+          `sample ${sample}/${samples}: no REPORT line with Init/Restore Duration within ${logsWaitMs / 1000} s`,
+        );
+      }
+      const platform =
+        report?.restoreDurationMs !== undefined
+          ? `, Lambda restore ${formatNumber(report.restoreDurationMs)} ms`
+          : report?.initDurationMs !== undefined
+            ? `, Lambda init ${formatNumber(report.initDurationMs)} ms`
+            : '';
       progress(
-        `sample ${sample}/${samples}: cold ttfb ${formatNumber(cold?.ttfbMs)} ms, total ${formatNumber(cold?.totalMs)} ms`,
+        `sample ${sample}/${samples}: cold ttfb ${formatNumber(cold?.ttfbMs)} ms, total ${formatNumber(cold?.totalMs)} ms${platform}`,
       );
     }
   } finally {
     if (alias) await settleAlias(alias);
     agent.destroy();
     lambda.destroy();
+    logs.destroy();
   }
   if (stoppedEarly) progress(`stopped early: ${stoppedEarly}`);
 
   const notes = [
     `${NONCE_VARIABLE} was left on ${functionName} ($LATEST); the next deploy that changes it removes it.`,
+    logsUnavailable ??
+      `Lambda's own numbers come from REPORT lines in ${logGroup}: 'lambda init' is Init Duration (a full start), ` +
+        `'lambda restore' is Restore Duration (a SnapStart restore); cold total minus them is edge, adapter and app time.`,
   ];
   if (alias) {
     notes.push(...aliasNotes);
@@ -456,6 +585,7 @@ export async function runColdStart(argv: string[], io: BenchIo): Promise<BenchRe
       samples,
       warm: warmCount,
       requestTimeoutMs,
+      logGroup,
     },
     phases,
     errors,

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { main } from '../../bench/cli';
-import { NONCE_VARIABLE } from '../../bench/commands/cold-start';
+import { NONCE_VARIABLE, parseReportLine } from '../../bench/commands/cold-start';
 import { BenchResult, readResult } from '../../bench/lib/result';
 import {
   captureIo,
@@ -11,6 +11,7 @@ import {
   startColdTarget,
   startEcsStandIn,
   startLambdaStandIn,
+  startLogsStandIn,
   startSseStandIn,
   startStatusServer,
 } from './stand-ins';
@@ -171,6 +172,139 @@ describe('cold-start', () => {
     expect(result.stoppedEarly).toMatch(/time limit/);
     expect(result.phases['cold ttfb'].length).toBeGreaterThan(0);
     expect(result.phases['cold ttfb'].length).toBeLessThan(50);
+  });
+});
+
+describe("cold-start: Lambda's own Init/Restore Duration from REPORT lines", () => {
+  const REPORT_INIT =
+    'REPORT RequestId: 11111111-aaaa\tDuration: 812.40 ms\tBilled Duration: 813 ms\tMemory Size: 3008 MB\t' +
+    'Max Memory Used: 612 MB\tInit Duration: 9321.77 ms\t';
+  const REPORT_RESTORE = (id: string, restore: number): string =>
+    `REPORT RequestId: ${id}\tDuration: 120.00 ms\tBilled Duration: 410 ms\tMemory Size: 3008 MB\t` +
+    `Max Memory Used: 700 MB\tRestore Duration: ${restore.toFixed(2)} ms\tBilled Restore Duration: 290 ms\t`;
+  const REPORT_WARM = (id: string): string =>
+    `REPORT RequestId: ${id}\tDuration: 35.10 ms\tBilled Duration: 36 ms\tMemory Size: 3008 MB\tMax Memory Used: 700 MB\t`;
+
+  test('parses the fields of a REPORT line, and nothing else', () => {
+    expect(parseReportLine(REPORT_INIT, 5)).toEqual({
+      requestId: '11111111-aaaa',
+      timestamp: 5,
+      durationMs: 812.4,
+      initDurationMs: 9321.77,
+    });
+    expect(parseReportLine(REPORT_RESTORE('r-1', 480.5))).toMatchObject({ restoreDurationMs: 480.5, durationMs: 120 });
+    expect(parseReportLine(REPORT_WARM('w-1'))).not.toHaveProperty('initDurationMs');
+    expect(parseReportLine('START RequestId: x Version: 3')).toBeUndefined();
+  });
+
+  test('each cold sample gets the restore duration of its own REPORT; compare-ready phases', async () => {
+    const target = await startColdTarget(COLD_DELAY_MS);
+    const logLines: { timestamp: number; message: string }[] = [];
+    let sample = 0;
+    const lambda = await startLambdaStandIn('dify-api', { DB_HOST: 'db.internal' }, () => {
+      target.makeCold();
+      sample += 1;
+      // What Lambda logs for the sample: a warm leftover from before, then the restored environment's first REPORT.
+      const now = Date.now();
+      logLines.push({ timestamp: now - 60_000, message: REPORT_RESTORE(`old-${sample}`, 999) });
+      logLines.push({ timestamp: now + 500, message: REPORT_RESTORE(`restore-${sample}`, 400 + sample) });
+      logLines.push({ timestamp: now + 600, message: REPORT_WARM(`warm-${sample}`) });
+    });
+    const logs = await startLogsStandIn(() => logLines);
+    try {
+      const io = captureIo();
+      const out = path.join(workDir, 'cold-restore.json');
+      const code = await main(
+        [
+          'cold-start',
+          '--url',
+          `${target.url}/console/api/setup`,
+          '--function',
+          'dify-api',
+          '--samples',
+          '2',
+          '--warm',
+          '1',
+          '--endpoint-url',
+          lambda.url,
+          '--logs-endpoint-url',
+          logs.url,
+          '--poll-ms',
+          '20',
+          '--out',
+          out,
+        ],
+        io,
+      );
+      expect(io.err).not.toMatch(/error:/);
+      expect(code).toBe(0);
+      const result = readJson(out);
+      expect(result.phases['lambda restore']).toEqual([401, 402]);
+      expect(result.phases['lambda init']).toEqual([]);
+      const cold = result.samples.filter((entry) => entry.phase === 'cold');
+      expect(cold.map((entry) => entry.lambdaRequestId)).toEqual(['restore-1', 'restore-2']);
+      expect(cold[0]).toMatchObject({ restoreDurationMs: 401, lambdaDurationMs: 120 });
+      expect(logs.requests[0]).toMatchObject({
+        logGroupName: '/aws/lambda/dify-api',
+        filterPattern: '"REPORT RequestId"',
+      });
+      expect(io.err).toMatch(/Lambda restore 401 ms/);
+
+      // compare puts the platform numbers of two runs side by side (e.g. snapshot vs a full init).
+      const initRun = {
+        ...result,
+        label: 'no snapshot',
+        phases: { ...result.phases, 'lambda init': [9321.77], 'lambda restore': [] },
+      };
+      const initFile = path.join(workDir, 'cold-init.json');
+      fs.writeFileSync(initFile, JSON.stringify(initRun));
+      const compareIo = captureIo();
+      expect(await main(['compare', initFile, out], compareIo)).toBe(0);
+      expect(compareIo.out).toMatch(/lambda init/);
+      expect(compareIo.out).toMatch(/lambda restore/);
+    } finally {
+      await Promise.all([target.close(), lambda.close(), logs.close()]);
+    }
+  });
+
+  test('without logs:FilterLogEvents the run still measures, and says why the Lambda numbers are missing', async () => {
+    const target = await startColdTarget(COLD_DELAY_MS);
+    const lambda = await startLambdaStandIn('dify-api', {}, () => target.makeCold());
+    const logs = await startLogsStandIn(() => [], { denied: true });
+    try {
+      const io = captureIo();
+      const out = path.join(workDir, 'cold-nologs.json');
+      const code = await main(
+        [
+          'cold-start',
+          '--url',
+          target.url,
+          '--function',
+          'dify-api',
+          '--samples',
+          '2',
+          '--warm',
+          '0',
+          '--endpoint-url',
+          lambda.url,
+          '--logs-endpoint-url',
+          logs.url,
+          '--poll-ms',
+          '20',
+          '--out',
+          out,
+        ],
+        io,
+      );
+      expect(code).toBe(0);
+      const result = readJson(out);
+      expect(result.phases['cold total']).toHaveLength(2);
+      expect(result.phases['lambda restore']).toEqual([]);
+      expect(result.notes.join(' ')).toMatch(/logs:FilterLogEvents .*AccessDenied/);
+      expect(logs.requests).toHaveLength(1);
+    } finally {
+      await Promise.all([target.close(), lambda.close(), logs.close()]);
+    }
   });
 });
 

@@ -537,3 +537,52 @@ export function captureIo() {
   };
   return io;
 }
+
+/**
+ * CloudWatch Logs (awsJson1_1, target Logs_20140328.FilterLogEvents) stand-in: serves the REPORT lines `reports()`
+ * returns, filtered by startTime like the real API, and records the requests.
+ */
+export interface LogsStandIn extends LocalServer {
+  requests: { logGroupName?: string; startTime?: number; filterPattern?: string }[];
+}
+
+export async function startLogsStandIn(
+  reports: () => { timestamp: number; message: string }[],
+  options: { denied?: boolean } = {},
+): Promise<LogsStandIn> {
+  const requests: LogsStandIn['requests'] = [];
+  const server = http.createServer(async (request, response) => {
+    const body = JSON.parse((await readBody(request)) || '{}') as LogsStandIn['requests'][number];
+    const reply = (status: number, payload: unknown, errorType?: string): void => {
+      response.writeHead(status, {
+        'content-type': 'application/x-amz-json-1.1',
+        ...(errorType ? { 'x-amzn-errortype': errorType } : {}),
+      });
+      response.end(JSON.stringify(payload));
+    };
+    if (request.headers['x-amz-target'] !== 'Logs_20140328.FilterLogEvents') {
+      reply(400, { __type: 'UnknownOperationException', message: 'not stood in' }, 'UnknownOperationException');
+      return;
+    }
+    requests.push(body);
+    if (options.denied) {
+      reply(
+        400,
+        { __type: 'AccessDeniedException', message: 'not authorized to logs:FilterLogEvents' },
+        'AccessDeniedException',
+      );
+      return;
+    }
+    const events = reports()
+      .filter((event) => event.timestamp >= (body.startTime ?? 0))
+      .map((event, index) => ({
+        ...event,
+        eventId: String(index),
+        logStreamName: '2026/12/02/[1]abc',
+        ingestionTime: event.timestamp,
+      }));
+    reply(200, { events, searchedLogStreams: [] });
+  });
+  const local = await listen(server);
+  return Object.assign({ requests }, local);
+}
