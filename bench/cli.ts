@@ -2,6 +2,7 @@ import { COLD_START_USAGE, runColdStart } from './commands/cold-start';
 import { COMPARE_USAGE, runCompare } from './commands/compare';
 import { LATENCY_USAGE, runLatency } from './commands/latency';
 import { runStream, STREAM_USAGE } from './commands/stream';
+import { runUpload, UPLOAD_USAGE } from './commands/upload';
 import { runWake, WAKE_USAGE } from './commands/wake';
 import { BenchIo, processIo } from './lib/context';
 import { BenchError, BenchUsageError } from './lib/errors';
@@ -19,6 +20,7 @@ const COMMANDS: Record<string, { run: Runner; usage: string }> = {
   latency: { run: runLatency, usage: LATENCY_USAGE },
   stream: { run: runStream, usage: STREAM_USAGE },
   wake: { run: runWake, usage: WAKE_USAGE },
+  upload: { run: runUpload, usage: UPLOAD_USAGE },
   compare: { run: runCompare, usage: COMPARE_USAGE },
 };
 

@@ -5,7 +5,7 @@ import { performance } from 'node:perf_hooks';
 export interface TimedRequestOptions {
   method?: string;
   headers?: Record<string, string>;
-  body?: string;
+  body?: string | Buffer;
   /** The whole request, first byte included, must finish within this many ms. */
   timeoutMs: number;
   /** Reused across requests so warm numbers are not dominated by TCP/TLS handshakes. */

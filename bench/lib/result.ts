@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { BenchError } from './errors';
 import { PhaseSummary, summarize } from './stats';
 
-export const RESULT_KINDS = ['cold-start', 'latency', 'stream', 'wake'] as const;
+export const RESULT_KINDS = ['cold-start', 'latency', 'stream', 'wake', 'upload'] as const;
 export type BenchKind = (typeof RESULT_KINDS)[number];
 
 export type SampleValue = string | number | boolean | null;
