@@ -91,8 +91,9 @@ const SHARED_DEFAULTS = {
     { name: 'api/worker', vcpu: 1, memoryGb: 2, spot: true },
   ],
   // Dify's shared keys (one secret, a field each: lib/constructs/dify-secrets.ts), Aurora's generated master
-  // credentials and the site-URL setting (lib/constructs/site-url.ts). test/stacks/foundation.test.ts counts them.
-  lambdaSecrets: 3,
+  // credentials and the site-URL setting (lib/constructs/site-url.ts); lambda mode adds the upload relay's origin
+  // secret (lib/constructs/upload-relay.ts). test/stacks/foundation.test.ts counts them.
+  lambdaSecrets: 4,
   albSecrets: 3,
   publicIpv4: 1,
   albPublicIpv4: 0,

@@ -218,10 +218,10 @@ describe('foundation with the default configuration', () => {
     for (const [field, length] of Object.entries(fields)) {
       if (field !== 'initPassword') expect(length).toBeGreaterThanOrEqual(40);
     }
-    // Three secrets in all: Dify's keys, the database credentials and the public site URL (not a secret); the
-    // cost model counts the same number.
+    // Four secrets in all: Dify's keys, the database credentials, the public site URL (not a secret) and the upload
+    // relay's origin header (docs/adr/0016); the cost model counts the same number.
     expect(resourcesOfType(regional, 'AWS::SecretsManager::Secret')).toHaveLength(PROFILES.low.lambdaSecrets);
-    expect(PROFILES.low.lambdaSecrets).toBe(3);
+    expect(PROFILES.low.lambdaSecrets).toBe(4);
   });
 
   test('the outputs a user needs exist and point at the right things', () => {
