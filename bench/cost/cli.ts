@@ -22,6 +22,7 @@ export const COST_USAGE = `usage: npm run cost -- [options]
   --waf-rules N               rules in the web ACL (payg only)
   --api-memory MB             api function memory                 --provisioned N    provisioned environments
   --keep-warm | --no-keep-warm      keep-warm pings during active hours
+  --snap-start                      api.snapStart: cold starts are SnapStart restores (cache + restore prices)
   --aurora-acu N              ACU while in use (0 = paused all month)   --aurora-storage-gb N
   --valkey-node TYPE          e.g. cache.t4g.micro                --nat instance|gateway
   --alb-public-ipv4 N         count the ALB's own public IPv4 addresses
@@ -42,6 +43,7 @@ const OPTIONS = {
   'api-memory': { type: 'string' },
   provisioned: { type: 'string' },
   'keep-warm': { type: 'boolean' },
+  'snap-start': { type: 'boolean' },
   'no-keep-warm': { type: 'boolean' },
   'aurora-acu': { type: 'string' },
   'aurora-storage-gb': { type: 'string' },
@@ -111,6 +113,7 @@ export function costInputsFromArgs(argv: string[]): {
     apiMemoryMb: numberOption('api-memory', text('api-memory'), base.apiMemoryMb),
     provisionedConcurrency: numberOption('provisioned', text('provisioned'), base.provisionedConcurrency),
     keepWarm: values['keep-warm'] ? true : values['no-keep-warm'] ? false : base.keepWarm,
+    snapStart: values['snap-start'] === true ? true : base.snapStart,
     auroraAcu: numberOption('aurora-acu', text('aurora-acu'), base.auroraAcu),
     auroraStorageGb: numberOption('aurora-storage-gb', text('aurora-storage-gb'), base.auroraStorageGb),
     valkeyNodeType: text('valkey-node') ?? base.valkeyNodeType,

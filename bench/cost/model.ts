@@ -41,6 +41,10 @@ export interface CostInputs {
   readonly coldStartsPerDay: number;
   /** Container-image functions are billed for INIT; Dify's api needs 20-30 s of it. */
   readonly coldStartInitSeconds: number;
+  /** api.snapStart: cold starts are restores (restore charge + billed restore) and one snapshot stays cached. */
+  readonly snapStart: boolean;
+  /** Billed restore time of a SnapStart restore, seconds (Lambda's REPORT "Billed Restore Duration"). */
+  readonly snapStartRestoreSeconds: number;
   readonly edgeMemoryMb: number;
   readonly edgeAvgMs: number;
   /** ACU while the database is in use; 0 = paused all month, which is what the published ALB figure assumes. */
@@ -76,6 +80,9 @@ const SHARED_DEFAULTS = {
   keepWarmIntervalMinutes: 5,
   provisionedConcurrency: 0,
   coldStartInitSeconds: 25,
+  snapStart: false,
+  // Unmeasured estimate: replace with the 'lambda restore' median of `npm run bench -- cold-start`.
+  snapStartRestoreSeconds: 1,
   edgeMemoryMb: 128,
   edgeAvgMs: 10,
   valkeyNodeType: 'cache.t4g.micro',
@@ -333,11 +340,28 @@ export function estimateCosts(inputs: CostInputs): CostEstimate {
     detail: `${count(webRequests)} requests × ${inputs.webAvgMs} ms, ${inputs.webMemoryMb} MB`,
   });
   const coldStarts = inputs.coldStartsPerDay * daysPerMonth;
-  lambdaLines.push({
-    item: 'Lambda api cold-start INIT',
-    usd: coldStarts * inputs.coldStartInitSeconds * apiGb * gbSecond,
-    detail: `${count(coldStarts)} cold starts × ${inputs.coldStartInitSeconds} s billed init`,
-  });
+  if (inputs.snapStart) {
+    // Lambda pricing, SnapStart: a cache charge for every active version's snapshot (the live alias keeps one in
+    // use) and a restore charge per GB per restore; the restore time itself is billed as duration.
+    lambdaLines.push({
+      item: 'Lambda api SnapStart cache',
+      usd: apiGb * hours * 3600 * prices.lambda.snapStartCacheGbSecond.usd,
+      detail: `1 cached version × ${inputs.apiMemoryMb} MB × ${hours} h`,
+    });
+    lambdaLines.push({
+      item: 'Lambda api SnapStart restores',
+      usd:
+        coldStarts * apiGb * prices.lambda.snapStartRestoreGb.usd +
+        coldStarts * inputs.snapStartRestoreSeconds * apiGb * gbSecond,
+      detail: `${count(coldStarts)} restores × ${inputs.apiMemoryMb} MB + ${inputs.snapStartRestoreSeconds} s billed restore`,
+    });
+  } else {
+    lambdaLines.push({
+      item: 'Lambda api cold-start INIT',
+      usd: coldStarts * inputs.coldStartInitSeconds * apiGb * gbSecond,
+      detail: `${count(coldStarts)} cold starts × ${inputs.coldStartInitSeconds} s billed init`,
+    });
+  }
   if (inputs.keepWarm) {
     // EventBridge Scheduler's 14 M free invocations a month cover the pings themselves.
     const pings = (60 / inputs.keepWarmIntervalMinutes) * inputs.activeHours * inputs.workingDays;

@@ -28,6 +28,10 @@ export interface RegionPrices {
     readonly requestPerMillion: UnitPrice;
     readonly gbSecondX86: UnitPrice;
     readonly provisionedGbSecond: UnitPrice;
+    /** SnapStart: each published version's cached snapshot, per GB of memory per second it stays cached. */
+    readonly snapStartCacheGbSecond: UnitPrice;
+    /** SnapStart: each restore of an environment from the snapshot, per GB of memory restored. */
+    readonly snapStartRestoreGb: UnitPrice;
   };
   readonly lambdaEdge: { readonly requestPerMillion: UnitPrice; readonly gbSecond: UnitPrice };
   readonly fargate: { readonly vcpuHour: UnitPrice; readonly gbHour: UnitPrice; readonly spotDiscount: UnitPrice };
@@ -80,6 +84,11 @@ export const PRICES: Readonly<Record<string, RegionPrices>> = {
       requestPerMillion: unit(0.2, 'per 1 M requests', LAMBDA_PRICING),
       gbSecondX86: unit(0.0000166667, 'per GB-second (x86)', LAMBDA_PRICING),
       provisionedGbSecond: unit(0.0000041667, 'per GB-second of provisioned concurrency', LAMBDA_PRICING),
+      // SnapStart for Python and .NET (the rate a container-image snapshot is billed at is not listed separately):
+      // reviewed 2026-12-02 from the Lambda pricing page's SnapStart section (its rate table is rendered client-side;
+      // the figures match the page's us-east-1 worked example as quoted by awsnegotiations.com, May 2026).
+      snapStartCacheGbSecond: unit(0.0000015046, 'per GB-second of SnapStart snapshot cached', LAMBDA_PRICING),
+      snapStartRestoreGb: unit(0.0001397998, 'per GB restored from a SnapStart snapshot', LAMBDA_PRICING),
     },
     lambdaEdge: {
       requestPerMillion: unit(0.6, 'per 1 M requests', LAMBDA_PRICING),

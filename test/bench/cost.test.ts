@@ -145,3 +145,43 @@ describe('cost CLI', () => {
     expect(err).toMatch(message);
   });
 });
+
+describe('cost model: SnapStart (api.snapStart)', () => {
+  const low = PROFILES.low;
+  const snap = { ...low, snapStart: true };
+
+  test('replaces the billed INIT of cold starts by the restore charge and adds one cached snapshot', () => {
+    const gb = low.apiMemoryMb / 1024;
+    const prices = PRICES['us-east-1'].lambda;
+    expect(line(snap, 'lambda', /SnapStart cache/)).toBeCloseTo(gb * 730 * 3600 * prices.snapStartCacheGbSecond.usd, 1);
+    const restores = low.coldStartsPerDay * 30;
+    const perRestore = gb * prices.snapStartRestoreGb.usd + snap.snapStartRestoreSeconds * gb * prices.gbSecondX86.usd;
+    expect(line(snap, 'lambda', /SnapStart restores/)).toBeGreaterThan(0);
+    expect(line(snap, 'lambda', /SnapStart restores/) / perRestore).toBeGreaterThanOrEqual(restores * 0.9);
+    expect(() => line(snap, 'lambda', /cold-start INIT/)).toThrow();
+    expect(() => line(low, 'lambda', /SnapStart/)).toThrow();
+  });
+
+  test('prices are dated and sourced', () => {
+    const prices = PRICES['us-east-1'];
+    expect(prices.lambda.snapStartCacheGbSecond).toMatchObject({
+      usd: 0.0000015046,
+      source: expect.stringContaining('lambda/pricing'),
+    });
+    expect(prices.lambda.snapStartRestoreGb).toMatchObject({
+      usd: 0.0001397998,
+      unit: expect.stringContaining('per GB'),
+    });
+  });
+
+  test('--snap-start switches the CLI estimate', () => {
+    const out: string[] = [];
+    const code = main(
+      ['--snap-start'],
+      (text) => out.push(text),
+      () => undefined,
+    );
+    expect(code).toBe(0);
+    expect(out.join('')).toMatch(/SnapStart restores/);
+  });
+});
