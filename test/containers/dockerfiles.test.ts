@@ -161,7 +161,10 @@ describe('dify-api Dockerfile bytecode step (structural check plus a run of its 
     // Wheels do ship files that are not valid Python (fixtures, templates): the build must survive them.
     writeFileSync(join(sitePackages, 'gevent_like/broken_fixture.py'), 'def broken(:\n');
     writeFileSync(join(root, 'opt/dify-edge/secrets_loader.py'), readFileSync(secretsLoaderPath));
-    writeFileSync(join(root, 'opt/dify-edge/snapstart_app.py'), readFileSync(join(apiImageDirectory, 'snapstart_app.py')));
+    writeFileSync(
+      join(root, 'opt/dify-edge/snapstart_app.py'),
+      readFileSync(join(apiImageDirectory, 'snapstart_app.py')),
+    );
     writeFileSync(join(root, 'opt/extensions/lambda-adapter'), '#!/bin/sh\n');
     chmodSync(join(root, 'opt/extensions/lambda-adapter'), 0o700);
     writeFileSync(join(root, 'entrypoint.sh'), '#!/bin/bash\n');
