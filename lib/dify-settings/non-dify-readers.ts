@@ -34,6 +34,9 @@ export const NON_DIFY_READERS: readonly NonDifyReader[] = [
   lambdaWebAdapter('AWS_LWA_ASYNC_INIT', ['dify-api', 'dify-web']),
   lambdaWebAdapter('AWS_LWA_INVOKE_MODE', ['dify-api', 'dify-web']),
   lambdaWebAdapter('AWS_LWA_AUTHORIZATION_SOURCE', ['dify-api']),
+  // SnapStart hooks (LWA 1.1.0, aws-lambda-web-adapter PRs #837 and #871); set only with api.snapStart.
+  lambdaWebAdapter('AWS_LWA_SNAPSTART_BEFORE_CHECKPOINT_PATH', ['dify-api']),
+  lambdaWebAdapter('AWS_LWA_SNAPSTART_AFTER_RESTORE_PATH', ['dify-api']),
   {
     name: 'DIFY_EDGE_SECRETS',
     images: ['dify-api'],

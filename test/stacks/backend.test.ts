@@ -13,6 +13,7 @@ import {
   dependsOn,
   environmentOf,
   flatten,
+  functionByDescription,
   getAtt,
   ingressRulesOf,
   isRecord,
@@ -210,7 +211,8 @@ describe('backend on Fargate Spot (default configuration)', () => {
       expect(command).toHaveLength(1);
       expect(flatten(command[0])).toBe(
         'export CELERY_BROKER_URL="rediss://:$REDIS_PASSWORD@$REDIS_HOST:6379/1?ssl_cert_reqs=required"; ' +
-          'export PGVECTOR_HOST="$DB_HOST"; exec /bin/bash /entrypoint.sh',
+          'export PGVECTOR_HOST="$DB_HOST"; export ENDPOINT_URL_TEMPLATE="$CONSOLE_API_URL/e/{hook_id}"; ' +
+          'exec /bin/bash /entrypoint.sh',
       );
     }
   });
@@ -266,20 +268,22 @@ describe('backend on Fargate Spot (default configuration)', () => {
     expect(at(discovery, 'DnsConfig', 'DnsRecords')).toEqual([expect.objectContaining({ Type: 'A' })]);
   });
 
-  test('only the api function reaches the backend, and only on the sandbox and plugin daemon ports', () => {
+  test('only the api function (sandbox, plugin daemon) and the upload relay (plugin daemon) reach the backend', () => {
     const backendSg = onlySecurityGroup(
       at(propsOf(view.service), 'NetworkConfiguration', 'AwsvpcConfiguration', 'SecurityGroups'),
     );
     const apiFunction = resource(regional, outputTarget(regional, 'ApiFunctionName'));
     const apiSg = onlySecurityGroup(at(propsOf(apiFunction), 'VpcConfig', 'SecurityGroupIds'));
+    const [relayFunctionId] = functionByDescription(regional, 'Dify upload relay');
+    const relaySg = onlySecurityGroup(
+      at(propsOf(resource(regional, relayFunctionId)), 'VpcConfig', 'SecurityGroupIds'),
+    );
     const ingress = ingressRulesOf(regional, backendSg);
-    expect(ingress).toHaveLength(2);
-    expect(new Set(ingress.map((rule) => JSON.stringify(rule)))).toEqual(
-      new Set(
-        [8194, 5002].map((port) =>
-          JSON.stringify({ protocol: 'tcp', fromPort: port, toPort: port, sourceGroup: apiSg, cidr: undefined }),
-        ),
-      ),
+    expect(ingress).toHaveLength(3);
+    const rule = (port: number, sourceGroup: string) =>
+      JSON.stringify({ protocol: 'tcp', fromPort: port, toPort: port, sourceGroup, cidr: undefined });
+    expect(new Set(ingress.map((r) => JSON.stringify(r)))).toEqual(
+      new Set([rule(8194, apiSg), rule(5002, apiSg), rule(5002, relaySg)]),
     );
     expect(at(propsOf(view.service), 'NetworkConfiguration', 'AwsvpcConfiguration', 'AssignPublicIp')).toBe('DISABLED');
   });
