@@ -54,7 +54,8 @@ export interface HttpAnswer {
   body: Buffer;
 }
 
-function readBody(message: http.IncomingMessage): Promise<Buffer> {
+/** The whole body of an incoming request or response. */
+export function readBody(message: http.IncomingMessage): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     message.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -96,7 +97,8 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-function listen(handle: (request: http.IncomingMessage, response: http.ServerResponse) => Promise<void>) {
+/** A local HTTP server on 127.0.0.1 at a free port; a handler error answers 599 instead of hanging. */
+export function listen(handle: (request: http.IncomingMessage, response: http.ServerResponse) => Promise<void>) {
   const server = http.createServer((request, response) => {
     handle(request, response).catch((error: unknown) => {
       // A stand-in bug must surface as a failing assertion, not as a hanging request.

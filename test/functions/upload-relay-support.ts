@@ -10,48 +10,21 @@
  */
 import type { LambdaFunctionURLEvent } from 'aws-lambda';
 import * as http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { FUNCTION_URL_PAYLOAD_LIMIT_BYTES } from '../../functions/upload-relay/routes';
 import type { FetchFunction } from '../../functions/upload-relay/app';
-import { API_FUNCTION_URL_HOST, sendHttp, sha256Hex } from '../edge/request-path-support';
+import {
+  API_FUNCTION_URL_HOST,
+  RunningServer,
+  listen,
+  readBody,
+  sendHttp,
+  sha256Hex,
+} from '../edge/request-path-support';
 
 export const RELAY_FUNCTION_URL_HOST = 'r3lay7zk2xw9ht3rnb5vd8cj6ply0gse.lambda-url.ap-northeast-1.on.aws';
 export const PLUGIN_DAEMON_HOST = 'backend.dify.internal:5002';
 
-export interface RunningServer {
-  readonly port: number;
-  close(): Promise<void>;
-}
-
-function readBody(message: http.IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    message.on('data', (chunk: Buffer) => chunks.push(chunk));
-    message.on('end', () => resolve(Buffer.concat(chunks)));
-    message.on('error', reject);
-  });
-}
-
-function listen(handle: (request: http.IncomingMessage, response: http.ServerResponse) => Promise<void>) {
-  const server = http.createServer((request, response) => {
-    handle(request, response).catch((error: unknown) => {
-      if (!response.headersSent) response.writeHead(599, { 'content-type': 'application/json' });
-      response.end(JSON.stringify({ standInError: String(error) }));
-    });
-  });
-  return new Promise<RunningServer>((resolve) => {
-    server.listen(0, '127.0.0.1', () => {
-      resolve({
-        port: (server.address() as AddressInfo).port,
-        close: () =>
-          new Promise<void>((done) => {
-            server.closeAllConnections();
-            server.close(() => done());
-          }),
-      });
-    });
-  });
-}
+export type { RunningServer };
 
 type Handler = (event: LambdaFunctionURLEvent) => Promise<{
   statusCode: number;
