@@ -423,7 +423,10 @@ describe('api image SnapStart hooks (real entry script, loader and hook module; 
         status: 404,
       });
     }
-    expect(redis.open()).toBe(openBefore);
+    // A checkpoint would have disconnected every Redis connection (see the checkpoint test). The stand-in app may
+    // open another one meanwhile under load, so the count must not have dropped, rather than stay exactly equal.
+    expect(redis.open()).toBeGreaterThan(0);
+    expect(redis.open()).toBeGreaterThanOrEqual(openBefore);
   });
 
   test('gunicorn gets the flags and defaults of Dify 1.13.3 entrypoint, with the hook module as its target', async () => {
