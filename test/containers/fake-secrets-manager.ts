@@ -44,6 +44,18 @@ export function secretArn(name: string, suffix = 'AbCdEf'): string {
   return `arn:aws:secretsmanager:ap-northeast-1:123456789012:secret:${name}-${suffix}`;
 }
 
+/** A stored secret as the real API returns it, in GetSecretValue and in BatchGetSecretValue's SecretValues. */
+function secretValueEntry(secret: FakeSecret): SecretValueEntry {
+  return {
+    ARN: secret.arn,
+    Name: secret.name,
+    VersionId: '00000000-0000-0000-0000-000000000001',
+    SecretString: secret.secretString,
+    VersionStages: ['AWSCURRENT'],
+    CreatedDate: 1_700_000_000,
+  };
+}
+
 function findSecret(secrets: readonly FakeSecret[], secretId: string): FakeSecret | undefined {
   return secrets.find(
     (secret) => secret.name === secretId || secret.arn === secretId || secret.arn.startsWith(`${secretId}-`),
@@ -79,16 +91,7 @@ export function startFakeSecretsManager(secrets: readonly FakeSecret[]): Promise
         const type = secret ? 'AccessDeniedException' : 'ResourceNotFoundException';
         return context.body(JSON.stringify({ __type: type, message: `${type} for ${body.SecretId}` }), 400);
       }
-      return context.body(
-        JSON.stringify({
-          ARN: secret.arn,
-          Name: secret.name,
-          VersionId: '00000000-0000-0000-0000-000000000001',
-          SecretString: secret.secretString,
-          VersionStages: ['AWSCURRENT'],
-          CreatedDate: 1_700_000_000,
-        }),
-      );
+      return context.body(JSON.stringify(secretValueEntry(secret)));
     }
     if (target !== 'secretsmanager.BatchGetSecretValue') {
       return context.json({ __type: 'UnknownOperationException', message: `unsupported ${target}` }, 400);
@@ -117,14 +120,7 @@ export function startFakeSecretsManager(secrets: readonly FakeSecret[]): Promise
           Message: 'User is not authorized to perform: secretsmanager:GetSecretValue',
         });
       } else {
-        secretValues.push({
-          ARN: secret.arn,
-          Name: secret.name,
-          VersionId: '00000000-0000-0000-0000-000000000001',
-          SecretString: secret.secretString,
-          VersionStages: ['AWSCURRENT'],
-          CreatedDate: 1_700_000_000,
-        });
+        secretValues.push(secretValueEntry(secret));
       }
     }
     context.header('content-type', 'application/x-amz-json-1.1');
