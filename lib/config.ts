@@ -19,8 +19,9 @@ export interface DatabaseConfig {
    */
   readonly maxAcu: number;
   /**
-   * Seconds of inactivity before an Aurora cluster with `minAcu: 0` pauses (300..86400).
-   * @default 600
+   * Seconds without any connection before an Aurora cluster with `minAcu: 0` pauses (300..86400). The clock starts
+   * only once no client holds a connection (Aurora UG "Scaling to Zero ACUs with automatic pause and resume").
+   * @default 300
    */
   readonly autoPauseSeconds: number;
 }
@@ -85,7 +86,17 @@ export interface UploadsConfig {
    * @default 1
    */
   readonly relaySecretGeneration: number;
+  /**
+   * `relay`: uploads go through the upload relay on Lambda, up to what a function URL accepts (Dify's UI refuses
+   * larger files). `full`: uploads go through a CloudFront VPC origin and an internal ALB to the backend's internal
+   * api, with Dify's own limits (15 MB documents, 50 MB audio, …); adds an ALB (≈ $16/month). Lambda hosting only.
+   * @default 'relay'
+   */
+  readonly mode: UploadsMode;
 }
+
+/** How big an upload may be, and which path carries it (docs/adr/0016). */
+export type UploadsMode = 'relay' | 'full';
 
 export interface WebFunctionConfig {
   /**
@@ -93,6 +104,51 @@ export interface WebFunctionConfig {
    * @default 1024
    */
   readonly memoryMb: number;
+}
+
+/** When the backend task may scale to zero (docs/adr/0018). */
+export type BackendSleepMode = 'off' | 'idle' | 'working-hours';
+
+export interface WorkingHoursConfig {
+  /**
+   * Days the backend is kept running during `start`-`end`: EventBridge cron day-of-week syntax (`MON-FRI`,
+   * `MON,WED,FRI`, `SUN-SAT`).
+   * @default 'MON-FRI'
+   */
+  readonly days: string;
+  /**
+   * Start of working hours, `HH:MM` (24 h) in `timeZone`.
+   * @default '09:00'
+   */
+  readonly start: string;
+  /**
+   * End of working hours, `HH:MM`, after `start` (no wrap past midnight).
+   * @default '18:00'
+   */
+  readonly end: string;
+  /**
+   * IANA time zone of `start` and `end`.
+   * @default 'Asia/Tokyo'
+   */
+  readonly timeZone: string;
+}
+
+export interface BackendSleepConfig {
+  /**
+   * `off`: the backend task always runs. `idle`: it scales to zero after `idleMinutes` without real use and no work
+   * in flight, and the next api request wakes it. `working-hours`: as `idle`, but kept running during `workingHours`.
+   * Lambda hosting only (in `alb` hosting the api itself runs on ECS all the time; the default there is `off`).
+   * @default 'idle'
+   */
+  readonly mode: BackendSleepMode;
+  /**
+   * Minutes without a real api request (keep-warm pings do not count) before the backend may sleep. At least 20 and
+   * longer than `api.timeoutSeconds`, so a stream that is still open always started inside the window.
+   * @default 30
+   */
+  readonly idleMinutes: number;
+  /** @default see WorkingHoursConfig */
+  readonly workingHours: WorkingHoursConfig;
 }
 
 export interface BackendConfig {
@@ -133,6 +189,8 @@ export interface BackendConfig {
    * @default false
    */
   readonly sandboxNetwork: boolean;
+  /** @default see BackendSleepConfig */
+  readonly sleep: BackendSleepConfig;
 }
 
 export interface WafConfig {
@@ -267,7 +325,7 @@ export const DEFAULT_CONFIG: DifyEdgeConfig = {
   nat: 'instance',
   redisNodeType: 'cache.t4g.micro',
   retainData: true,
-  database: { minAcu: 0, maxAcu: 2, autoPauseSeconds: 600 },
+  database: { minAcu: 0, maxAcu: 2, autoPauseSeconds: 300 },
   api: {
     memoryMb: 3008,
     timeoutSeconds: 900,
@@ -286,6 +344,11 @@ export const DEFAULT_CONFIG: DifyEdgeConfig = {
     memoryMiB: 4096,
     enableExec: false,
     sandboxNetwork: false,
+    sleep: {
+      mode: 'idle',
+      idleMinutes: 30,
+      workingHours: { days: 'MON-FRI', start: '09:00', end: '18:00', timeZone: 'Asia/Tokyo' },
+    },
   },
   waf: {
     allowedIpv4Cidrs: [],
@@ -294,7 +357,7 @@ export const DEFAULT_CONFIG: DifyEdgeConfig = {
     rateLimitPer5Minutes: 3000,
     ipReputation: true,
   },
-  uploads: { relaySecretGeneration: 1 },
+  uploads: { relaySecretGeneration: 1, mode: 'relay' },
 };
 
 /** The file users edit, relative to the project root. */
@@ -470,6 +533,79 @@ function validateBedrockKnowledgeBases(v: Validator, value: unknown): void {
   }
 }
 
+const CRON_DAY = '(?:MON|TUE|WED|THU|FRI|SAT|SUN)';
+const CRON_DAYS_PATTERN = new RegExp(`^${CRON_DAY}(?:-${CRON_DAY})?(?:,${CRON_DAY}(?:-${CRON_DAY})?)*$`);
+const CLOCK_PATTERN = /^([01]\d|2[0-3]):([0-5]\d)$/;
+
+function isTimeZone(value: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: value });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function validateBackendSleep(v: Validator, sleep: BackendSleepConfig, c: DifyEdgeConfig): void {
+  if (!isObject(sleep)) {
+    v.fail('backend.sleep', sleep, 'an object {"mode": ..., "idleMinutes": ..., "workingHours": {...}}');
+    return;
+  }
+  v.unknownKeys('backend.sleep', sleep as unknown as JsonObject, DEFAULT_CONFIG.backend.sleep);
+  v.oneOf('backend.sleep.mode', sleep.mode, ['off', 'idle', 'working-hours']);
+  if (sleep.mode !== 'off' && c.hosting === 'alb') {
+    v.fail('backend.sleep.mode', sleep.mode, "'off' while hosting is 'alb' (the api runs on ECS there, always on)");
+  }
+  // A streaming api invocation lasts at most api.timeoutSeconds; the idle window must outlast the longest one.
+  const minimum = Math.max(
+    20,
+    Math.floor((typeof c.api?.timeoutSeconds === 'number' ? c.api.timeoutSeconds : 900) / 60) + 1,
+  );
+  v.number('backend.sleep.idleMinutes', sleep.idleMinutes, minimum, 1440, { integer: true });
+  const hours = sleep.workingHours;
+  if (!isObject(hours)) {
+    v.fail(
+      'backend.sleep.workingHours',
+      hours,
+      'an object {"days": "MON-FRI", "start": "09:00", "end": "18:00", "timeZone": "Asia/Tokyo"}',
+    );
+    return;
+  }
+  v.unknownKeys(
+    'backend.sleep.workingHours',
+    hours as unknown as JsonObject,
+    DEFAULT_CONFIG.backend.sleep.workingHours,
+  );
+  v.string(
+    'backend.sleep.workingHours.days',
+    hours.days,
+    CRON_DAYS_PATTERN,
+    'cron days of week such as "MON-FRI" or "MON,WED,FRI"',
+  );
+  const startOk = v.string(
+    'backend.sleep.workingHours.start',
+    hours.start,
+    CLOCK_PATTERN,
+    'a time "HH:MM" (24 h), e.g. "09:00"',
+  );
+  const endOk = v.string(
+    'backend.sleep.workingHours.end',
+    hours.end,
+    CLOCK_PATTERN,
+    'a time "HH:MM" (24 h), e.g. "18:00"',
+  );
+  if (startOk && endOk && hours.end <= hours.start) {
+    v.fail(
+      'backend.sleep.workingHours.end',
+      hours.end,
+      `a time after workingHours.start (${hours.start}); hours do not wrap past midnight`,
+    );
+  }
+  if (typeof hours.timeZone !== 'string' || !isTimeZone(hours.timeZone)) {
+    v.fail('backend.sleep.workingHours.timeZone', hours.timeZone, 'an IANA time zone such as "Asia/Tokyo" or "UTC"');
+  }
+}
+
 /**
  * Checks every setting and returns the typed configuration. All problems are reported at once so a user fixes
  * the file in one go. Throws ConfigError.
@@ -567,6 +703,10 @@ export function validateConfig(input: unknown): DifyEdgeConfig {
   }
   v.number('web.memoryMb', c.web.memoryMb, 512, 10240, { integer: true });
   v.number('uploads.relaySecretGeneration', c.uploads.relaySecretGeneration, 1, 1_000_000, { integer: true });
+  v.oneOf('uploads.mode', c.uploads.mode, ['relay', 'full']);
+  if (c.uploads.mode === 'full' && c.hosting === 'alb') {
+    v.fail('uploads.mode', 'full', "'relay' while hosting is 'alb' (the ALB already carries full-size uploads)");
+  }
 
   const b = c.backend;
   v.number('backend.onDemandBase', b.onDemandBase, 0, 1, { integer: true });
@@ -585,6 +725,7 @@ export function validateConfig(input: unknown): DifyEdgeConfig {
   }
   v.boolean('backend.enableExec', b.enableExec);
   v.boolean('backend.sandboxNetwork', b.sandboxNetwork);
+  validateBackendSleep(v, b.sleep, c);
 
   const w = c.waf;
   v.array('waf.allowedIpv4Cidrs', w.allowedIpv4Cidrs, (item, s) => {
@@ -621,6 +762,17 @@ function parseOverride(raw: unknown, source: string): JsonObject {
   return value;
 }
 
+/**
+ * Defaults that depend on the hosting mode: in `alb` hosting the backend does not sleep unless the user asks for it
+ * (which validation then rejects with the reason), so an ALB deployment needs no `backend.sleep` setting at all.
+ */
+function withHostingDefaults(merged: JsonObject, explicit: JsonObject): JsonObject {
+  const explicitBackend = isObject(explicit.backend) ? explicit.backend : {};
+  const explicitSleep = isObject(explicitBackend.sleep) ? explicitBackend.sleep : {};
+  if (merged.hosting !== 'alb' || explicitSleep.mode !== undefined) return merged;
+  return deepMerge(merged, { backend: { sleep: { mode: 'off' } } });
+}
+
 /** A minimal view of a construct node's context, so this module stays free of CDK imports. */
 export interface ContextSource {
   tryGetContext(key: string): unknown;
@@ -640,8 +792,9 @@ export function loadConfig(context: ContextSource, projectRoot: string = path.jo
     throw new ConfigError(`${CONFIG_FILE_CONTEXT_KEY}: file ${file} does not exist`);
   }
   const fromContext = parseOverride(context.tryGetContext(CONFIG_CONTEXT_KEY), `context "${CONFIG_CONTEXT_KEY}"`);
-  const merged = deepMerge(deepMerge(DEFAULT_CONFIG as unknown as JsonObject, fromFile), fromContext);
-  return validateConfig(merged);
+  const explicit = deepMerge(fromFile, fromContext);
+  const merged = deepMerge(DEFAULT_CONFIG as unknown as JsonObject, explicit);
+  return validateConfig(withHostingDefaults(merged, explicit));
 }
 
 /** The stack names, derived in one place so bin/, tests and the synth summary agree. */
