@@ -210,6 +210,7 @@ export class DifyRegionalStack extends Stack {
         siteUrlSecret: siteUrlSetting.secret,
         secretGeneration: config.uploads.relaySecretGeneration,
         retainData,
+        ...(config.backend.sleep.mode !== 'off' ? { wakeService: backend.target } : {}),
       });
       backend.allowPluginEndpointClients(relay.securityGroup);
       origins = { ...lambdaOrigins(this, api.url, web.url, apiReadTimeout), relay: relay.origin };

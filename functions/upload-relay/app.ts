@@ -47,6 +47,11 @@ export interface RelayOptions {
   readonly siteUrl: () => Promise<string>;
   /** @default globalThis.fetch */
   readonly fetch?: FetchFunction;
+  /**
+   * Asks ECS to start the backend when the plugin daemon does not answer (backend sleep, docs/adr/0018).
+   * @default none (the backend always runs)
+   */
+  readonly wakeBackend?: () => Promise<void>;
   /** One JSON object per request; never given header values or bodies. @default no logging */
   readonly log?: (entry: Record<string, unknown>) => void;
 }
@@ -226,6 +231,8 @@ export function createRelayApp(options: RelayOptions): Hono {
     } catch (error) {
       // No task registered in Cloud Map (the backend sleeps or is starting), or it refuses connections.
       log({ event: 'relay_daemon_unavailable', error: error instanceof Error ? error.name : 'UnknownError' });
+      // Awaited (bounded by WAKE_TIMEOUT_MS): Lambda freezes the environment once the answer is returned.
+      if (options.wakeBackend) await options.wakeBackend();
       context.header('retry-after', String(DAEMON_RETRY_AFTER_SECONDS));
       return jsonError(context, 503, {
         error: 'backend_unavailable',

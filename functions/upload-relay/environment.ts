@@ -8,4 +8,6 @@ export const ENVIRONMENT = {
   originSecretArn: 'ORIGIN_SECRET_ARN',
   /** ARN of the site-URL secret (`{"siteUrl": "https://..."}`, lib/constructs/site-url.ts). */
   siteUrlSecretArn: 'SITE_URL_SECRET_ARN',
+  /** `<cluster name>/<service name>` of the backend service, set only while backend sleep is on (docs/adr/0018). */
+  backendService: 'BACKEND_SERVICE',
 } as const;

@@ -11,6 +11,7 @@ import { functionUrlHandler } from '../shared/function-url-adapter';
 import { credentialsFromEnvironment, required, type Environment } from '../shared/lambda-credentials';
 import { SITE_URL_FIELD } from '../shared/site-url-secret';
 import { createRelayApp, type FetchFunction } from './app';
+import { createBackendWaker } from './backend-wake';
 import { ENVIRONMENT } from './environment';
 import { RELAY_SECRET_FIELDS } from './routes';
 
@@ -26,6 +27,8 @@ export interface HandlerOverrides {
   /** Local stand-ins in tests; unset in Lambda. */
   readonly secretsManager?: SecretsManagerClient;
   readonly fetch?: FetchFunction;
+  /** The ECS API endpoint (a stand-in in tests). @default https://ecs.<region>.amazonaws.com */
+  readonly ecsEndpoint?: string;
   readonly now?: () => number;
   readonly log?: (entry: Record<string, unknown>) => void;
 }
@@ -42,6 +45,20 @@ export function createHandler(env: Environment, overrides: HandlerOverrides = {}
   const cacheOptions = { maxAgeMs: SECRET_CACHE_MS, ...(overrides.now ? { now: overrides.now } : {}) };
   const originSecret = cachedSecretString(secretsManager, required(env, ENVIRONMENT.originSecretArn), cacheOptions);
   const siteUrlSecret = cachedSecretString(secretsManager, required(env, ENVIRONMENT.siteUrlSecretArn), cacheOptions);
+  const log = overrides.log ?? ((entry: Record<string, unknown>) => console.log(JSON.stringify(entry)));
+  const fetchFunction: FetchFunction = overrides.fetch ?? ((input, init) => fetch(input, init));
+  const backendService = env[ENVIRONMENT.backendService];
+  const wakeBackend = backendService
+    ? createBackendWaker({
+        service: backendService,
+        region: required(env, 'AWS_REGION'),
+        credentials: () => credentialsFromEnvironment(env),
+        fetch: fetchFunction,
+        ...(overrides.ecsEndpoint ? { endpoint: overrides.ecsEndpoint } : {}),
+        ...(overrides.now ? { now: overrides.now } : {}),
+        log,
+      })
+    : undefined;
   const app = createRelayApp({
     apiUrl: required(env, ENVIRONMENT.apiUrl),
     region: required(env, 'AWS_REGION'),
@@ -58,8 +75,9 @@ export function createHandler(env: Environment, overrides: HandlerOverrides = {}
       if (!url.startsWith('https://')) throw new Error('the site-URL secret holds no https URL yet');
       return url;
     },
-    ...(overrides.fetch ? { fetch: overrides.fetch } : {}),
-    log: overrides.log ?? ((entry) => console.log(JSON.stringify(entry))),
+    fetch: fetchFunction,
+    ...(wakeBackend ? { wakeBackend } : {}),
+    log,
   });
   return functionUrlHandler(app.fetch);
 }

@@ -1,4 +1,4 @@
-import { Duration, Validations } from 'aws-cdk-lib';
+import { Duration, Stack, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -118,6 +118,23 @@ export interface BackendServiceProps {
   readonly enableExec?: boolean;
 }
 
+/**
+ * Name of the backend ECS service. Fixed, so that what must start the service (the api, the relay, the sleep
+ * controller: docs/adr/0018) can name it without referencing the service resource: the service is created after the
+ * site URL is written, which needs the distribution, which needs the relay, so a reference would be a cycle.
+ */
+export const BACKEND_ECS_SERVICE_NAME = 'dify-backend';
+
+/** What a caller needs to start or stop the backend service, without a dependency on the service resource. */
+export interface BackendServiceTarget {
+  readonly clusterName: string;
+  readonly serviceName: string;
+  /** `arn:aws:ecs:<region>:<account>:service/<cluster>/<service>` (the ARN format ECS uses since 2021). */
+  readonly serviceArn: string;
+  /** `<cluster name>/<service name>`: short, for a Lambda environment near its 4 KB limit. */
+  readonly shortName: string;
+}
+
 /** Cloud Map name of the backend task: `backend.<namespace>`. */
 export const BACKEND_SERVICE_NAME = 'backend';
 
@@ -135,6 +152,8 @@ export class BackendService extends Construct {
   readonly service: ecs.FargateService;
   readonly securityGroup: ec2.SecurityGroup;
   readonly logGroup: logs.LogGroup;
+  /** The service by name and ARN, with no reference to the service resource (see BACKEND_ECS_SERVICE_NAME). */
+  readonly target: BackendServiceTarget;
 
   constructor(scope: Construct, id: string, props: BackendServiceProps) {
     super(scope, id);
@@ -271,6 +290,7 @@ export class BackendService extends Construct {
     }
     this.service = new ecs.FargateService(this, 'Service', {
       cluster: props.cluster,
+      serviceName: BACKEND_ECS_SERVICE_NAME,
       taskDefinition: this.taskDefinition,
       desiredCount: 1,
       capacityProviderStrategies,
@@ -292,6 +312,17 @@ export class BackendService extends Construct {
       },
     });
     waitForCapacityProviders(this.service, props.cluster);
+    const clusterName = props.cluster.clusterName;
+    this.target = {
+      clusterName,
+      serviceName: BACKEND_ECS_SERVICE_NAME,
+      serviceArn: Stack.of(this).formatArn({
+        service: 'ecs',
+        resource: 'service',
+        resourceName: `${clusterName}/${BACKEND_ECS_SERVICE_NAME}`,
+      }),
+      shortName: `${clusterName}/${BACKEND_ECS_SERVICE_NAME}`,
+    };
   }
 
   /** Lets `peer` (the api function) reach the sandbox and the plugin daemon, and nothing else. */

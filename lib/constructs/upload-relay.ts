@@ -13,6 +13,7 @@ import {
   RELAY_SECRET_HEADER,
 } from '../../functions/upload-relay/routes';
 import { llrtFunction } from '../llrt-function';
+import type { BackendServiceTarget } from './backend-service';
 import { API_READ_TIMEOUT } from './distribution';
 
 export { RELAY_SECRET_GENERATION_HEADER, RELAY_SECRET_HEADER };
@@ -35,6 +36,11 @@ export interface UploadRelayProps {
    * @default 1
    */
   readonly secretGeneration?: number;
+  /**
+   * The backend service to start when a plugin endpoint finds the daemon stopped (backend sleep, docs/adr/0018).
+   * @default undefined (the backend always runs; the relay never calls ECS)
+   */
+  readonly wakeService?: BackendServiceTarget;
   /**
    * Keep the origin secret when the stack is deleted.
    * @default true
@@ -102,8 +108,19 @@ export class UploadRelay extends Construct {
         [ENVIRONMENT.pluginDaemonUrl]: props.pluginDaemonUrl,
         [ENVIRONMENT.originSecretArn]: this.secret.secretArn,
         [ENVIRONMENT.siteUrlSecretArn]: props.siteUrlSecret.secretArn,
+        ...(props.wakeService
+          ? {
+              [ENVIRONMENT.backendService]: props.wakeService.shortName,
+            }
+          : {}),
       },
     });
+    if (props.wakeService) {
+      // Only this service, and only UpdateService: the relay asks for desiredCount 1 and nothing else.
+      this.function.addToRolePolicy(
+        new iam.PolicyStatement({ actions: ['ecs:UpdateService'], resources: [props.wakeService.serviceArn] }),
+      );
+    }
     this.secret.grantRead(this.function);
     props.siteUrlSecret.grantRead(this.function);
     // Calling a function URL with AuthType AWS_IAM takes lambda:InvokeFunctionUrl, and since October 2025 also

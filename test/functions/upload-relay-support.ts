@@ -23,6 +23,7 @@ import {
 
 export const RELAY_FUNCTION_URL_HOST = 'r3lay7zk2xw9ht3rnb5vd8cj6ply0gse.lambda-url.ap-northeast-1.on.aws';
 export const PLUGIN_DAEMON_HOST = 'backend.dify.internal:5002';
+export const ECS_API_HOST = 'ecs.ap-northeast-1.amazonaws.com';
 
 export type { RunningServer };
 
@@ -146,6 +147,8 @@ export interface Network {
   apiPort: number;
   /** Port the plugin daemon resolves to; undefined when the backend task is not running. */
   daemonPort?: number;
+  /** Port the regional ECS API endpoint resolves to (an ECS stand-in), if any. */
+  ecsPort?: number;
 }
 
 /** A fetch whose "DNS" is `network`; it sends exactly the given headers with the URL's host as Host. */
@@ -155,6 +158,7 @@ export function fetchOver(network: Network): FetchFunction {
     let port: number | undefined;
     if (url.host === API_FUNCTION_URL_HOST && url.protocol === 'https:') port = network.apiPort;
     if (url.host === PLUGIN_DAEMON_HOST && url.protocol === 'http:') port = network.daemonPort;
+    if (url.host === ECS_API_HOST && url.protocol === 'https:') port = network.ecsPort;
     if (port === undefined) throw new TypeError(`fetch failed: getaddrinfo ENOTFOUND ${url.hostname}`);
     const headers: Record<string, string> = { ...(init.headers as Record<string, string>), host: url.host };
     const body = init.body instanceof Uint8Array ? Buffer.from(init.body) : undefined;

@@ -5,6 +5,7 @@
 import { LLRT_BINARY_METADATA_KEY } from '../../lib/llrt-function';
 import { API_PATH_PATTERNS, RELAY_PATH_PATTERNS } from '../../lib/constructs/distribution';
 import { RELAY_SECRET_GENERATION_HEADER, RELAY_SECRET_HEADER } from '../../lib/constructs/upload-relay';
+import { BACKEND_ECS_SERVICE_NAME } from '../../lib/constructs/backend-service';
 import { ENDPOINT_URL_TEMPLATE_VALUE, PLUGIN_DAEMON_PORT } from '../../lib/dify-environment';
 import { EDGE_UPLOAD_LIMITS } from '../../lib/regional-stack';
 import { RELAYED_UPLOAD_LIMIT_MB } from '../../functions/upload-relay/routes';
@@ -207,9 +208,43 @@ describe('upload relay (lambda mode, default configuration)', () => {
       [relaySecretId, siteUrlSecret].sort(),
     );
     const actions = statements.flatMap((s) => listOf(s.Action).map(String));
-    expect(actions.filter((a) => !/^(lambda:Invoke|secretsmanager:(GetSecretValue|DescribeSecret))/.test(a))).toEqual(
-      [],
+    expect(
+      actions.filter(
+        (a) => !/^(lambda:Invoke|secretsmanager:(GetSecretValue|DescribeSecret)|ecs:UpdateService$)/.test(a),
+      ),
+    ).toEqual([]);
+  });
+
+  test('with backend sleep (the default) it may start the backend service, and only that: UpdateService on its ARN', () => {
+    const roleId = (refId(propsOf(relay).Role) ?? getAtt(propsOf(relay).Role)?.[0]) as string;
+    const ecsStatements = policyStatementsOf(regional, roleId).filter((s) =>
+      listOf(s.Action).some((a) => String(a).startsWith('ecs:')),
     );
+    const [, service] = onlyResource(regional, 'AWS::ECS::Service');
+    const clusterId = refId(propsOf(service).Cluster);
+    expect(propsOf(service).ServiceName).toBe(BACKEND_ECS_SERVICE_NAME);
+    expect(ecsStatements).toHaveLength(1);
+    expect(listOf(ecsStatements[0].Action)).toEqual(['ecs:UpdateService']);
+    // The service's ARN, built from the cluster and the fixed service name (a reference would be a cycle).
+    const arn = JSON.stringify(ecsStatements[0].Resource);
+    expect(arn).toContain(`:service/`);
+    expect(arn).toContain(JSON.stringify({ Ref: clusterId }));
+    expect(arn).toContain(`/${BACKEND_ECS_SERVICE_NAME}`);
+    // `<cluster name>/<service name>`, as functions/upload-relay/backend-wake.ts parses it.
+    expect(lambdaEnvironment(relay).BACKEND_SERVICE).toEqual({
+      'Fn::Join': ['', [{ Ref: clusterId }, `/${BACKEND_ECS_SERVICE_NAME}`]],
+    });
+  });
+
+  test('with backend.sleep.mode off it has no ECS permission and no backend service setting', () => {
+    const { regional: awake } = synthTemplates({ backend: { sleep: { mode: 'off' } } });
+    const relays = resourcesOfType(awake, 'AWS::Lambda::Function').filter(
+      ([, fn]) => lambdaEnvironment(fn).ORIGIN_SECRET_ARN !== undefined,
+    );
+    expect(relays).toHaveLength(1);
+    expect(lambdaEnvironment(relays[0][1]).BACKEND_SERVICE).toBeUndefined();
+    const policies = JSON.stringify(resourcesOfType(awake, 'AWS::IAM::Policy'));
+    expect(policies).not.toContain('ecs:UpdateService');
   });
 
   test('it reaches only port 5002 of the backend, and HTTPS outside', () => {
