@@ -7,6 +7,7 @@ import {
   Deadline,
   intOption,
   parseCommandArgs,
+  ParsedValues,
   requireString,
   secondsOption,
   sleep,
@@ -16,11 +17,66 @@ import {
 import { BenchError, BenchUsageError, callAws } from '../lib/errors';
 import { timedRequest } from '../lib/http';
 import { BenchResult, buildResult, Sample } from '../lib/result';
+import { runWakeByUse } from './wake-by-use';
+
+function wakeByUse(values: ParsedValues, io: BenchIo): Promise<BenchResult> {
+  const command = 'wake';
+  const site = urlOption(command, 'url', requireString(command, values, 'url'));
+  const appKey = requireString(command, values, 'app-key');
+  const cluster = stringOption(values, 'cluster');
+  const service = stringOption(values, 'service');
+  if ((cluster === undefined) !== (service === undefined)) {
+    throw new BenchUsageError('wake: --cluster and --service go together (or leave both out)');
+  }
+  for (const name of ['restore', 'samples']) {
+    if (values[name] !== undefined) {
+      throw new BenchUsageError(
+        `wake: --${name} does not apply with --app-key (one sample: the backend must sleep first)`,
+      );
+    }
+  }
+  let inputs: Record<string, unknown> = {};
+  const rawInputs = stringOption(values, 'inputs');
+  if (rawInputs !== undefined) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(rawInputs);
+    } catch {
+      parsed = undefined;
+    }
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+      throw new BenchUsageError(`wake: --inputs must be a JSON object, got '${rawInputs}'`);
+    }
+    inputs = parsed as Record<string, unknown>;
+  }
+  const endpoint = stringOption(values, 'endpoint-url');
+  if (endpoint !== undefined) urlOption(command, 'endpoint-url', endpoint);
+  return runWakeByUse(
+    {
+      site,
+      appKey,
+      inputs,
+      // Fargate pulls the images and starts five containers; the plugin daemon then starts every plugin.
+      timeoutMs: secondsOption(command, values, 'timeout', 600),
+      pollMs: intOption(command, values, 'poll-ms', 5000, 10, 60_000),
+      deadline: new Deadline(secondsOption(command, values, 'time-limit', 3600)),
+      ...(cluster !== undefined && service !== undefined
+        ? { ecs: { cluster, service, endpoint, region: stringOption(values, 'region') } }
+        : {}),
+      label: stringOption(values, 'label'),
+    },
+    io,
+  );
+}
 
 export const WAKE_USAGE = `wake --cluster <name|ARN> --service <name|ARN> [--timeout S] [--restore] [--samples N] [--url URL]
      [--endpoint-url URL] [--region R] [--poll-ms MS] [--time-limit S] [--out file.json]
   Scales an ECS service from 0 to 1 task and times until it runs and its deployment is COMPLETED
-  (and, with --url, until that URL answers without a 5xx). --restore scales it back to 0 afterwards.`;
+  (and, with --url, until that URL answers without a 5xx). --restore scales it back to 0 afterwards.
+wake --url <site URL> --app-key <workflow app API key> [--inputs JSON] [--cluster C --service S] [--timeout S] [--poll-ms MS]
+  Wake by use (backend.sleep): while the backend sleeps, runs the workflow app through the site as a user would and
+  times the first answer, until the api reaches the plugin daemon, until the task runs (with --cluster/--service)
+  and until a run finishes on the worker. Use a workflow with an LLM node to prove the plugins are served too.`;
 
 const OPTIONS = {
   ...COMMON_OPTIONS,
@@ -31,11 +87,14 @@ const OPTIONS = {
   restore: { type: 'boolean' },
   samples: { type: 'string' },
   url: { type: 'string' },
+  'app-key': { type: 'string' },
+  inputs: { type: 'string' },
 } as const;
 
 export async function runWake(argv: string[], io: BenchIo): Promise<BenchResult> {
   const command = 'wake';
   const { values } = parseCommandArgs(command, argv, OPTIONS);
+  if (stringOption(values, 'app-key') !== undefined) return wakeByUse(values, io);
   const cluster = requireString(command, values, 'cluster');
   const serviceName = requireString(command, values, 'service');
   // Fargate pulls Dify's ~1 GB images on every start; ten minutes covers a slow pull plus health checks.
