@@ -22,6 +22,14 @@ export interface TaskSnapshot {
   readonly containers?: ReadonlyArray<{ name: string; exitCode?: number; reason?: string; lastStatus?: string }>;
 }
 
+/** A service as DescribeServices reports it; UpdateService changes its desiredCount. */
+export interface ServiceSnapshot {
+  desiredCount: number;
+  runningCount: number;
+  pendingCount: number;
+  deployments: Array<{ status: string; rolloutState?: string; updatedAt?: number }>;
+}
+
 export interface FakeEcs extends LocalServer {
   readonly calls: RecordedEcsCall[];
   /** When set, RunTask answers with these failures and no task, as ECS does on capacity shortages. */
@@ -29,6 +37,8 @@ export interface FakeEcs extends LocalServer {
   /** Snapshots DescribeTasks walks through; an empty list makes the task MISSING. */
   taskSnapshots: TaskSnapshot[];
   readonly taskArn: string;
+  /** Services by name, for DescribeServices and UpdateService (absent: MISSING). */
+  readonly services: Map<string, ServiceSnapshot>;
   callsTo(operation: string): RecordedEcsCall[];
 }
 
@@ -43,10 +53,30 @@ function jsonResponse(body: unknown): Response {
   return new Response(JSON.stringify(body), { status: 200, headers: { 'content-type': 'application/x-amz-json-1.1' } });
 }
 
+function serviceResponse(cluster: string, name: string, service: ServiceSnapshot): Record<string, unknown> {
+  return {
+    serviceArn: `arn:aws:ecs:ap-northeast-1:123456789012:service/${cluster}/${name}`,
+    serviceName: name,
+    clusterArn: `arn:aws:ecs:ap-northeast-1:123456789012:cluster/${cluster}`,
+    status: 'ACTIVE',
+    desiredCount: service.desiredCount,
+    runningCount: service.runningCount,
+    pendingCount: service.pendingCount,
+    deployments: service.deployments.map((deployment, index) => ({
+      id: `ecs-svc/${1000 + index}`,
+      status: deployment.status,
+      rolloutState: deployment.rolloutState,
+      updatedAt: deployment.updatedAt,
+      desiredCount: service.desiredCount,
+    })),
+  };
+}
+
 export async function startFakeEcs(): Promise<FakeEcs> {
   const taskArn = 'arn:aws:ecs:ap-northeast-1:123456789012:task/dify-cluster/0f1e2d3c4b5a69788796a5b4c3d2e1f0';
   let describeCount = 0;
   const calls: RecordedEcsCall[] = [];
+  const services = new Map<string, ServiceSnapshot>();
   const app = new Hono();
   const state = {
     runTaskFailures: undefined as FakeEcs['runTaskFailures'],
@@ -126,6 +156,21 @@ export async function startFakeEcs(): Promise<FakeEcs> {
         return jsonResponse({
           task: { taskArn: body.task, lastStatus: 'RUNNING', desiredStatus: 'STOPPED', stoppedReason: body.reason },
         });
+      case 'DescribeServices': {
+        const requested = Array.isArray(body.services) ? (body.services as string[]) : [];
+        const found = requested.filter((name) => services.has(name));
+        return jsonResponse({
+          services: found.map((name) => serviceResponse(String(body.cluster), name, services.get(name)!)),
+          failures: requested.filter((name) => !services.has(name)).map((arn) => ({ arn, reason: 'MISSING' })),
+        });
+      }
+      case 'UpdateService': {
+        const name = String(body.service);
+        const service = services.get(name);
+        if (service === undefined) return errorResponse('ServiceNotFoundException', 'Service not found.');
+        if (typeof body.desiredCount === 'number') service.desiredCount = body.desiredCount;
+        return jsonResponse({ service: serviceResponse(String(body.cluster), name, service) });
+      }
       default:
         return errorResponse('UnknownOperationException', `operation ${operation} is not served by this stand-in`);
     }
@@ -136,6 +181,7 @@ export async function startFakeEcs(): Promise<FakeEcs> {
     ...server,
     calls,
     taskArn,
+    services,
     get runTaskFailures() {
       return state.runTaskFailures;
     },
