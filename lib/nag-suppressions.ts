@@ -184,18 +184,28 @@ const ACKNOWLEDGEMENTS: NagAcknowledgement[] = [
       'CloudFront only picks up a new value on a stack update (a dynamic reference), so an automatic rotation would ' +
       'lock CloudFront out; the relay accepts current and previous values for the manual rotation in the README.',
   },
-  // ALB hosting (benchmark comparison mode)
+  // Internal ALBs behind a CloudFront VPC origin (lib/constructs/vpc-origin-load-balancer.ts)
   {
-    id: 'AwsSolutions-EC23',
-    paths: /^AlbFrontend\/LoadBalancerSecurityGroup\/Resource$/,
+    id: 'AwsSolutions-IAM5[Resource::*]',
+    paths: /^(AlbFrontend|FullSizeUploads)\/CloudFrontPrefixList\/CustomResourcePolicy\/Resource$/,
     reason:
-      'The internal ALB accepts port 80 only from the VPC CIDR (a token cdk-nag cannot evaluate): CloudFront VPC origin ENIs.',
+      'ec2:DescribeManagedPrefixLists (the CloudFront origin-facing list id, read at deploy time) supports no ' +
+      'resource-level permissions (Service Authorization Reference, Amazon EC2); it only reads prefix-list metadata.',
   },
+  // ALB hosting (benchmark comparison mode)
   {
     id: 'AwsSolutions-ELB2',
     paths: /^AlbFrontend\/LoadBalancer\/Resource$/,
     reason:
       'The ALB mode exists for side-by-side benchmarks; access logs would add a bucket and cost to the comparison.',
+  },
+  // uploads.mode 'full' (docs/adr/0019)
+  {
+    id: 'AwsSolutions-ELB2',
+    paths: /^FullSizeUploads\/LoadBalancer\/Resource$/,
+    reason:
+      'Only CloudFront reaches this internal ALB and CloudFront can log every request; ALB access logs would add a ' +
+      'bucket and its cost to an option priced as one ALB.',
   },
   // Edge
   {

@@ -17,6 +17,7 @@ import { DistributionOrigins, EdgeDistribution, lambdaOrigins } from './construc
 import { Network } from './constructs/network';
 import { SiteUrl } from './constructs/site-url';
 import { Storage } from './constructs/storage';
+import { FullSizeUploads } from './constructs/full-size-uploads';
 import { UploadRelay } from './constructs/upload-relay';
 import { WebFunction } from './constructs/web-function';
 import { RELAYED_UPLOAD_LIMIT_MB } from '../functions/upload-relay/routes';
@@ -177,12 +178,16 @@ export class DifyRegionalStack extends Stack {
     let origins: DistributionOrigins;
     let coldStartFunctionName: string | undefined;
     const urlReaders: Construct[] = [backend.service];
+    const fullSizeUploads = config.uploads.mode === 'full';
     if (config.hosting === 'lambda') {
       const apiSettings = difyApiImageSettings(remote, { mode: 'api', signsPluginFileUrls: true });
       const api = new ApiFunction(this, 'Api', {
         vpc,
         difyVersion: config.difyVersion,
-        settings: { ...apiSettings, environment: { ...apiSettings.environment, ...EDGE_UPLOAD_LIMITS } },
+        // `uploads.mode: 'full'` keeps Dify's own limits: the uploads reach the internal api on an ALB (docs/adr/0019).
+        settings: fullSizeUploads
+          ? apiSettings
+          : { ...apiSettings, environment: { ...apiSettings.environment, ...EDGE_UPLOAD_LIMITS } },
         bucket: storage.bucket,
         memoryMb: config.api.memoryMb,
         timeoutSeconds: config.api.timeoutSeconds,
@@ -214,6 +219,14 @@ export class DifyRegionalStack extends Stack {
       });
       backend.allowPluginEndpointClients(relay.securityGroup);
       origins = { ...lambdaOrigins(this, api.url, web.url, apiReadTimeout), relay: relay.origin };
+      if (fullSizeUploads) {
+        const uploads = new FullSizeUploads(this, 'FullSizeUploads', { vpc, backend, readTimeout: apiReadTimeout });
+        origins = { ...origins, uploads: uploads.origin };
+        new CfnOutput(this, 'UploadLoadBalancerName', {
+          value: uploads.loadBalancer.loadBalancerFullName,
+          description: 'Internal ALB of uploads.mode full (CloudWatch AWS/ApplicationELB LoadBalancer dimension)',
+        });
+      }
       new CfnOutput(this, 'UploadRelaySecretArn', {
         value: relay.secret.secretArn,
         description: 'Origin header value CloudFront sends to the upload relay (README: rotating it)',

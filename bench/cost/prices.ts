@@ -1,16 +1,20 @@
 /**
- * The one price table of the cost model. On-demand list prices in USD, reviewed 2026-11-24 against the AWS pricing
- * pages named in each `source`; they were not re-fetched from this machine, so check the pages before relying on a
- * number and update `reviewedOn`.
+ * The one price table of the cost model: on-demand list prices in USD for the two regions the project is priced in,
+ * us-east-1 (the region of the published ALB baseline) and ap-northeast-1 (the project's default region,
+ * lib/config.ts `region`). Nothing here was fetched live from this machine: every unit names the AWS pricing page it
+ * belongs to in `source`, and says there when the figure could only be read from a third-party copy or not at all.
+ * Check the pages before relying on a number and update `reviewedOn`.
  *
- * `kind` says where a figure comes from:
- *  - 'unit': an AWS list unit price; the model multiplies it by sizes and hours.
+ * `kind` says what a figure is:
+ *  - 'unit': an AWS list unit price; the model multiplies it by sizes and hours. A higher unit price never makes
+ *    anything cheaper (test/bench/cost.test.ts relies on it to compare regions).
+ *  - 'allowance': a quantity that is not a price — a free tier, what a flat-rate plan includes, a discount fraction.
  *  - 'published': a total somebody published; used only to check the model (never to compute a line).
  */
 export interface UnitPrice {
   readonly usd: number;
   readonly unit: string;
-  readonly kind: 'unit';
+  readonly kind: 'unit' | 'allowance';
   readonly source: string;
 }
 
@@ -24,9 +28,12 @@ export interface PublishedFigure {
 export interface RegionPrices {
   readonly reviewedOn: string;
   readonly hoursPerMonth: number;
+  /** Where CloudFront's viewer-side prices are taken from: the edge region next to this AWS region's users. */
+  readonly cloudfrontEdgeRegion: string;
   readonly lambda: {
     readonly requestPerMillion: UnitPrice;
     readonly gbSecondX86: UnitPrice;
+    readonly gbSecondArm: UnitPrice;
     readonly provisionedGbSecond: UnitPrice;
     /** SnapStart: each published version's cached snapshot, per GB of memory per second it stays cached. */
     readonly snapStartCacheGbSecond: UnitPrice;
@@ -60,6 +67,9 @@ export interface RegionPrices {
   readonly publicIpv4Hour: UnitPrice;
   readonly secretMonth: UnitPrice;
   readonly cloudwatchLogs: { readonly ingestPerGb: UnitPrice; readonly storagePerGbMonth: UnitPrice };
+  /** GetMetricData, which the sleep controller calls once a run for the relay's Invocations. */
+  readonly cloudwatchMetrics: { readonly getMetricDataPer1000Metrics: UnitPrice };
+  readonly efs: { readonly standardGbMonth: UnitPrice; readonly oneZoneGbMonth: UnitPrice };
   readonly internetTransfer: { readonly freeGbPerMonth: UnitPrice; readonly perGb: UnitPrice };
 }
 
@@ -70,19 +80,68 @@ const unit = (usd: number, unitName: string, source: string): UnitPrice => ({
   source,
 });
 
+const allowance = (usd: number, unitName: string, source: string): UnitPrice => ({
+  usd,
+  unit: unitName,
+  kind: 'allowance',
+  source,
+});
+
 const LAMBDA_PRICING = 'https://aws.amazon.com/lambda/pricing/';
 const FARGATE_PRICING = 'https://aws.amazon.com/fargate/pricing/';
 const CLOUDFRONT_PRICING = 'https://aws.amazon.com/cloudfront/pricing/ (pay-as-you-go and flat-rate plans)';
 const ELASTICACHE_PRICING = 'https://aws.amazon.com/elasticache/pricing/ (Valkey is priced 20% below Redis OSS)';
 const VPC_PRICING = 'https://aws.amazon.com/vpc/pricing/';
+const ELB_PRICING = 'https://aws.amazon.com/elasticloadbalancing/pricing/';
+const WAF_PRICING = 'https://aws.amazon.com/waf/pricing/';
+const AURORA_PRICING = 'https://aws.amazon.com/rds/aurora/pricing/';
+const EC2_PRICING = 'https://aws.amazon.com/ec2/pricing/on-demand/';
+const SECRETS_PRICING = 'https://aws.amazon.com/secrets-manager/pricing/';
+const CLOUDWATCH_PRICING = 'https://aws.amazon.com/cloudwatch/pricing/';
+const EFS_PRICING = 'https://aws.amazon.com/efs/pricing/';
+/** Appended to a source whose figure could not be read from this machine (no internet, pages rendered client-side). */
+const UNCONFIRMED = 'not confirmed from this machine, check the page';
+
+/** Allowances and global prices that are the same for both tables. */
+function sharedCloudFront(edge: string, httpsPer10k: UnitPrice, transferPerGb: UnitPrice): RegionPrices['cloudfront'] {
+  return {
+    freeRequestsPerMonth: allowance(10_000_000, 'requests/month in the always-free tier', CLOUDFRONT_PRICING),
+    freeTransferGbPerMonth: allowance(1024, 'GB/month out in the always-free tier', CLOUDFRONT_PRICING),
+    httpsPer10kRequests: httpsPer10k,
+    transferPerGb,
+    flatFreePlanMonth: unit(0, 'per month, flat-rate Free plan (bundles WAF and logs ingestion)', CLOUDFRONT_PRICING),
+    flatFreePlanRequests: allowance(1_000_000, 'requests/month included in the Free plan', CLOUDFRONT_PRICING),
+    flatFreePlanTransferGb: allowance(100, 'GB/month included in the Free plan', CLOUDFRONT_PRICING),
+    flatProPlanMonth: unit(
+      15,
+      `per month, flat-rate Pro plan (same price at every edge; ${edge} viewers)`,
+      CLOUDFRONT_PRICING,
+    ),
+    flatProPlanRequests: allowance(10_000_000, 'requests/month included in the Pro plan', CLOUDFRONT_PRICING),
+    flatProPlanTransferGb: allowance(50 * 1024, 'GB/month included in the Pro plan', CLOUDFRONT_PRICING),
+  };
+}
+
+/** WAF and Lambda@Edge are priced the same everywhere (a CloudFront web ACL lives in us-east-1 anyway). */
+const WAF = {
+  webAclMonth: unit(5, 'per web ACL-month', WAF_PRICING),
+  ruleMonth: unit(1, 'per rule-month', WAF_PRICING),
+  requestPerMillion: unit(0.6, 'per 1 M requests inspected', WAF_PRICING),
+};
+const LAMBDA_EDGE = {
+  requestPerMillion: unit(0.6, 'per 1 M requests', LAMBDA_PRICING),
+  gbSecond: unit(0.00005001, 'per GB-second', LAMBDA_PRICING),
+};
 
 export const PRICES: Readonly<Record<string, RegionPrices>> = {
   'us-east-1': {
-    reviewedOn: '2026-11-24',
+    reviewedOn: '2026-12-02',
     hoursPerMonth: 730,
+    cloudfrontEdgeRegion: 'North America',
     lambda: {
       requestPerMillion: unit(0.2, 'per 1 M requests', LAMBDA_PRICING),
       gbSecondX86: unit(0.0000166667, 'per GB-second (x86)', LAMBDA_PRICING),
+      gbSecondArm: unit(0.0000133334, 'per GB-second (arm64)', LAMBDA_PRICING),
       provisionedGbSecond: unit(0.0000041667, 'per GB-second of provisioned concurrency', LAMBDA_PRICING),
       // SnapStart for Python and .NET (the rate a container-image snapshot is billed at is not listed separately):
       // reviewed 2026-12-02 from the Lambda pricing page's SnapStart section (its rate table is rendered client-side;
@@ -90,48 +149,26 @@ export const PRICES: Readonly<Record<string, RegionPrices>> = {
       snapStartCacheGbSecond: unit(0.0000015046, 'per GB-second of SnapStart snapshot cached', LAMBDA_PRICING),
       snapStartRestoreGb: unit(0.0001397998, 'per GB restored from a SnapStart snapshot', LAMBDA_PRICING),
     },
-    lambdaEdge: {
-      requestPerMillion: unit(0.6, 'per 1 M requests', LAMBDA_PRICING),
-      gbSecond: unit(0.00005001, 'per GB-second', LAMBDA_PRICING),
-    },
+    lambdaEdge: LAMBDA_EDGE,
     fargate: {
       vcpuHour: unit(0.04048, 'per vCPU-hour (Linux/x86)', FARGATE_PRICING),
       gbHour: unit(0.004445, 'per GB-hour', FARGATE_PRICING),
       // Spot prices move; ~70% off on-demand is what the published ALB figures imply ($2.7 for 0.25 vCPU/0.5 GB).
-      spotDiscount: unit(0.7, 'fraction off on-demand (Fargate Spot, approximate)', FARGATE_PRICING),
+      spotDiscount: allowance(0.7, 'fraction off on-demand (Fargate Spot, approximate)', FARGATE_PRICING),
     },
     alb: {
-      hour: unit(0.0225, 'per ALB-hour', 'https://aws.amazon.com/elasticloadbalancing/pricing/'),
-      lcuHour: unit(0.008, 'per LCU-hour', 'https://aws.amazon.com/elasticloadbalancing/pricing/'),
+      hour: unit(0.0225, 'per ALB-hour', ELB_PRICING),
+      lcuHour: unit(0.008, 'per LCU-hour', ELB_PRICING),
     },
-    cloudfront: {
-      freeRequestsPerMonth: unit(10_000_000, 'requests/month in the always-free tier', CLOUDFRONT_PRICING),
-      freeTransferGbPerMonth: unit(1024, 'GB/month out in the always-free tier', CLOUDFRONT_PRICING),
-      httpsPer10kRequests: unit(
-        0.01,
-        'per 10,000 HTTPS requests past the free tier (North America)',
-        CLOUDFRONT_PRICING,
-      ),
-      transferPerGb: unit(0.085, 'per GB out past the free tier (North America, first 10 TB)', CLOUDFRONT_PRICING),
-      flatFreePlanMonth: unit(0, 'per month, flat-rate Free plan (bundles WAF and logs ingestion)', CLOUDFRONT_PRICING),
-      flatFreePlanRequests: unit(1_000_000, 'requests/month included in the Free plan', CLOUDFRONT_PRICING),
-      flatFreePlanTransferGb: unit(100, 'GB/month included in the Free plan', CLOUDFRONT_PRICING),
-      flatProPlanMonth: unit(15, 'per month, flat-rate Pro plan', CLOUDFRONT_PRICING),
-      flatProPlanRequests: unit(10_000_000, 'requests/month included in the Pro plan', CLOUDFRONT_PRICING),
-      flatProPlanTransferGb: unit(50 * 1024, 'GB/month included in the Pro plan', CLOUDFRONT_PRICING),
-    },
-    waf: {
-      webAclMonth: unit(5, 'per web ACL-month', 'https://aws.amazon.com/waf/pricing/'),
-      ruleMonth: unit(1, 'per rule-month', 'https://aws.amazon.com/waf/pricing/'),
-      requestPerMillion: unit(0.6, 'per 1 M requests inspected', 'https://aws.amazon.com/waf/pricing/'),
-    },
+    cloudfront: sharedCloudFront(
+      'North America',
+      unit(0.01, 'per 10,000 HTTPS requests past the free tier (North America)', CLOUDFRONT_PRICING),
+      unit(0.085, 'per GB out past the free tier (North America, first 10 TB)', CLOUDFRONT_PRICING),
+    ),
+    waf: WAF,
     aurora: {
-      acuHour: unit(
-        0.12,
-        'per ACU-hour (Aurora Serverless v2, standard)',
-        'https://aws.amazon.com/rds/aurora/pricing/',
-      ),
-      storageGbMonth: unit(0.1, 'per GB-month (standard storage)', 'https://aws.amazon.com/rds/aurora/pricing/'),
+      acuHour: unit(0.12, 'per ACU-hour (Aurora Serverless v2, standard)', AURORA_PRICING),
+      storageGbMonth: unit(0.1, 'per GB-month (standard storage)', AURORA_PRICING),
     },
     valkeyNodeHour: {
       'cache.t4g.micro': unit(0.0128, 'per node-hour (Valkey)', ELASTICACHE_PRICING),
@@ -139,26 +176,146 @@ export const PRICES: Readonly<Record<string, RegionPrices>> = {
       'cache.t4g.medium': unit(0.052, 'per node-hour (Valkey)', ELASTICACHE_PRICING),
     },
     ec2Hour: {
-      't4g.nano': unit(0.0042, 'per instance-hour (NAT instance)', 'https://aws.amazon.com/ec2/pricing/on-demand/'),
-      't4g.micro': unit(0.0084, 'per instance-hour (NAT instance)', 'https://aws.amazon.com/ec2/pricing/on-demand/'),
+      't4g.nano': unit(0.0042, 'per instance-hour (NAT instance)', EC2_PRICING),
+      't4g.micro': unit(0.0084, 'per instance-hour (NAT instance)', EC2_PRICING),
     },
     natGatewayHour: unit(0.045, 'per NAT gateway-hour (plus $0.045/GB processed)', VPC_PRICING),
     publicIpv4Hour: unit(0.005, 'per public IPv4 address-hour', VPC_PRICING),
-    secretMonth: unit(0.4, 'per secret-month', 'https://aws.amazon.com/secrets-manager/pricing/'),
+    secretMonth: unit(0.4, 'per secret-month', SECRETS_PRICING),
     cloudwatchLogs: {
-      ingestPerGb: unit(0.5, 'per GB ingested', 'https://aws.amazon.com/cloudwatch/pricing/'),
-      storagePerGbMonth: unit(0.03, 'per GB-month stored', 'https://aws.amazon.com/cloudwatch/pricing/'),
+      ingestPerGb: unit(0.5, 'per GB ingested', CLOUDWATCH_PRICING),
+      storagePerGbMonth: unit(0.03, 'per GB-month stored', CLOUDWATCH_PRICING),
+    },
+    cloudwatchMetrics: {
+      getMetricDataPer1000Metrics: unit(0.01, 'per 1,000 metrics requested (GetMetricData)', CLOUDWATCH_PRICING),
+    },
+    efs: {
+      // $0.30 is on the EFS pricing page's Standard example (read from a stored copy of the page).
+      standardGbMonth: unit(0.3, 'per GB-month (EFS Standard, Regional)', EFS_PRICING),
+      oneZoneGbMonth: unit(0.16, 'per GB-month (EFS One Zone)', `${EFS_PRICING} (${UNCONFIRMED})`),
     },
     internetTransfer: {
-      freeGbPerMonth: unit(
-        100,
-        'GB/month out to the internet free (all services)',
-        'https://aws.amazon.com/ec2/pricing/on-demand/',
+      freeGbPerMonth: allowance(100, 'GB/month out to the internet free (all services)', EC2_PRICING),
+      perGb: unit(0.09, 'per GB out to the internet past the free 100 GB', EC2_PRICING),
+    },
+  },
+  // Asia Pacific (Tokyo). Where a figure could be read, the source names the copy it was read from; the AWS pages
+  // render their region tables client-side and this machine has no internet, so none was read from AWS directly.
+  'ap-northeast-1': {
+    reviewedOn: '2026-12-02',
+    hoursPerMonth: 730,
+    cloudfrontEdgeRegion: 'Japan',
+    lambda: {
+      // Lambda's request and duration prices are the same in Tokyo as in us-east-1.
+      requestPerMillion: unit(0.2, 'per 1 M requests', `${LAMBDA_PRICING} (${UNCONFIRMED})`),
+      gbSecondX86: unit(0.0000166667, 'per GB-second (x86)', `${LAMBDA_PRICING} (${UNCONFIRMED})`),
+      gbSecondArm: unit(0.0000133334, 'per GB-second (arm64)', `${LAMBDA_PRICING} (${UNCONFIRMED})`),
+      provisionedGbSecond: unit(
+        0.0000041667,
+        'per GB-second of provisioned concurrency',
+        `${LAMBDA_PRICING} (${UNCONFIRMED})`,
       ),
+      // The us-east-1 SnapStart rates; Tokyo's were not found.
+      snapStartCacheGbSecond: unit(
+        0.0000015046,
+        'per GB-second of SnapStart snapshot cached',
+        `${LAMBDA_PRICING} (us-east-1 rate, ${UNCONFIRMED})`,
+      ),
+      snapStartRestoreGb: unit(
+        0.0001397998,
+        'per GB restored from a SnapStart snapshot',
+        `${LAMBDA_PRICING} (us-east-1 rate, ${UNCONFIRMED})`,
+      ),
+    },
+    lambdaEdge: LAMBDA_EDGE,
+    fargate: {
+      // Read from clyr.co.jp "AWS fargate 運用の料金・費用相場" (Tokyo, Linux/x86, quoting the AWS page as of 2025-09).
+      vcpuHour: unit(0.05056, 'per vCPU-hour (Linux/x86)', `${FARGATE_PRICING} (Tokyo, as quoted by clyr.co.jp)`),
+      gbHour: unit(0.005536, 'per GB-hour', `${FARGATE_PRICING} (Tokyo, as quoted by clyr.co.jp)`),
+      spotDiscount: allowance(
+        0.7,
+        'fraction off on-demand (Fargate Spot, approximate)',
+        `${FARGATE_PRICING} (Spot prices move; the us-east-1 approximation, ${UNCONFIRMED})`,
+      ),
+    },
+    alb: {
+      // Read from aws.darcy-it.com "ELBのコスト料金" (Tokyo: $0.0243 per ALB-hour, $0.008 per LCU-hour).
+      hour: unit(0.0243, 'per ALB-hour', `${ELB_PRICING} (Tokyo, as quoted by aws.darcy-it.com)`),
+      lcuHour: unit(0.008, 'per LCU-hour', `${ELB_PRICING} (Tokyo, as quoted by aws.darcy-it.com)`),
+    },
+    cloudfront: sharedCloudFront(
+      'Japan',
+      // classmethod "CloudFrontにかかる料金を図にしてみた" lists Japan's HTTP rate ($0.009 per 10,000) and $0.114/GB;
+      // the HTTPS rate ($0.012) is from memory of the same page.
+      unit(0.012, 'per 10,000 HTTPS requests past the free tier (Japan)', `${CLOUDFRONT_PRICING} (${UNCONFIRMED})`),
+      unit(
+        0.114,
+        'per GB out past the free tier (Japan, first 10 TB)',
+        `${CLOUDFRONT_PRICING} (Japan, as quoted by dev.classmethod.jp)`,
+      ),
+    ),
+    waf: WAF,
+    aurora: {
+      // A 2022 third-party page quotes $0.20 for Tokyo; a later one says Tokyo and Osaka were reduced since. $0.15 is
+      // the figure we know, not one read here.
+      acuHour: unit(0.15, 'per ACU-hour (Aurora Serverless v2, standard)', `${AURORA_PRICING} (${UNCONFIRMED})`),
+      storageGbMonth: unit(0.12, 'per GB-month (standard storage)', `${AURORA_PRICING} (${UNCONFIRMED})`),
+    },
+    valkeyNodeHour: {
+      // Redis OSS cache.t4g.micro in Tokyo is $0.025/h as far as we know; Valkey is 20% below.
+      'cache.t4g.micro': unit(0.02, 'per node-hour (Valkey)', `${ELASTICACHE_PRICING} (${UNCONFIRMED})`),
+      'cache.t4g.small': unit(0.04, 'per node-hour (Valkey)', `${ELASTICACHE_PRICING} (${UNCONFIRMED})`),
+      'cache.t4g.medium': unit(0.0808, 'per node-hour (Valkey)', `${ELASTICACHE_PRICING} (${UNCONFIRMED})`),
+    },
+    ec2Hour: {
+      // Read from jamasakura.com "AWS: NAT Instance1" (Tokyo t4g.nano $0.0054/h, NAT gateway $0.062/h).
+      't4g.nano': unit(
+        0.0054,
+        'per instance-hour (NAT instance)',
+        `${EC2_PRICING} (Tokyo, as quoted by jamasakura.com)`,
+      ),
+      't4g.micro': unit(0.0108, 'per instance-hour (NAT instance)', `${EC2_PRICING} (twice t4g.nano, ${UNCONFIRMED})`),
+    },
+    // Read from awsi.click "The Real Reason NAT Gateway Is Expensive" (ap-northeast-1: $0.062/h and $0.062/GB).
+    natGatewayHour: unit(
+      0.062,
+      'per NAT gateway-hour (plus $0.062/GB processed)',
+      `${VPC_PRICING} (Tokyo, as quoted by awsi.click)`,
+    ),
+    publicIpv4Hour: unit(
+      0.005,
+      'per public IPv4 address-hour (same in every region)',
+      `${VPC_PRICING} (${UNCONFIRMED})`,
+    ),
+    secretMonth: unit(0.4, 'per secret-month (same in every region)', `${SECRETS_PRICING} (${UNCONFIRMED})`),
+    cloudwatchLogs: {
+      // clyr.co.jp quotes $0.77; $0.76 is the figure we know from the page. Either way above us-east-1's $0.50.
+      ingestPerGb: unit(0.76, 'per GB ingested', `${CLOUDWATCH_PRICING} (${UNCONFIRMED})`),
+      storagePerGbMonth: unit(0.033, 'per GB-month stored', `${CLOUDWATCH_PRICING} (${UNCONFIRMED})`),
+    },
+    cloudwatchMetrics: {
+      getMetricDataPer1000Metrics: unit(
+        0.01,
+        'per 1,000 metrics requested (GetMetricData)',
+        `${CLOUDWATCH_PRICING} (${UNCONFIRMED})`,
+      ),
+    },
+    efs: {
+      // Read from gritbeaver.com (Tokyo EFS Standard $0.36 per GB-month).
+      standardGbMonth: unit(
+        0.36,
+        'per GB-month (EFS Standard, Regional)',
+        `${EFS_PRICING} (Tokyo, as quoted by gritbeaver.com)`,
+      ),
+      oneZoneGbMonth: unit(0.192, 'per GB-month (EFS One Zone)', `${EFS_PRICING} (${UNCONFIRMED})`),
+    },
+    internetTransfer: {
+      freeGbPerMonth: allowance(100, 'GB/month out to the internet free (all services)', EC2_PRICING),
+      // Read from awsi.click and jamasakura.com ($0.114/GB out of Tokyo, first 10 TB).
       perGb: unit(
-        0.09,
+        0.114,
         'per GB out to the internet past the free 100 GB',
-        'https://aws.amazon.com/ec2/pricing/on-demand/',
+        `${EC2_PRICING} (Tokyo, as quoted by awsi.click)`,
       ),
     },
   },
@@ -173,8 +330,8 @@ const published = (usd: number, what: string): PublishedFigure => ({
 });
 
 /**
- * The ALB design's published low-cost month. Only the test and the `--check-published` output read these; the model
- * derives its own lines from the unit prices above. (An older version of that README listed api and worker as two
+ * The ALB design's published low-cost month (us-east-1). Only the tests and the CLI's "as published" check read
+ * these; the model derives its own lines from the unit prices above. (An older version of that README listed api and worker as two
  * $10.7 tasks and no IPv4/secrets lines, $53.8 in total.)
  */
 export const PUBLISHED_ALB_LOW_COST = {

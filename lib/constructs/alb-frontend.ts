@@ -1,6 +1,4 @@
 import { Duration } from 'aws-cdk-lib';
-import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
-import * as origins from 'aws-cdk-lib/aws-cloudfront-origins';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
@@ -10,8 +8,9 @@ import { Construct } from 'constructs';
 import { API_PORT, ContainerSettings, WEB_PORT, apiServerEnvironment } from '../dify-environment';
 import { DIFY_API_ENTRYPOINT } from './backend-service';
 import { ContainerImages } from './container-images';
-import { API_PATH_PATTERNS, API_READ_TIMEOUT, DistributionOrigins } from './distribution';
+import { API_PATH_PATTERNS, DistributionOrigins } from './distribution';
 import { ecsSecrets, entrypointWithTemplates, httpHealthCheck, waitForCapacityProviders } from './ecs-settings';
+import { VpcOriginLoadBalancer } from './vpc-origin-load-balancer';
 
 export interface AlbFrontendProps {
   readonly cluster: ecs.ICluster;
@@ -109,24 +108,14 @@ export class AlbFrontend extends Construct {
     this.apiService = service('ApiService', apiTask, this.apiSecurityGroup);
     this.webService = service('WebService', webTask, webSecurityGroup);
 
-    const albSecurityGroup = new ec2.SecurityGroup(this, 'LoadBalancerSecurityGroup', {
+    // The internal ALB, its CloudFront-only security group and its VPC origin are shared with `uploads.mode: 'full'`.
+    const front = new VpcOriginLoadBalancer(this, {
       vpc,
       description: 'Dify internal ALB, reached only by the CloudFront VPC origin',
-      allowAllOutbound: false,
+      readTimeout: props.readTimeout,
     });
-    // VPC origin traffic arrives from CloudFront-managed ENIs inside this VPC; the ALB is internal, so the VPC
-    // range is the narrowest source that needs no lookup of the regional CloudFront prefix list at synth time.
-    albSecurityGroup.addIngressRule(ec2.Peer.ipv4(vpc.vpcCidrBlock), ec2.Port.tcp(80), 'CloudFront VPC origin');
-    this.loadBalancer = new elbv2.ApplicationLoadBalancer(this, 'LoadBalancer', {
-      vpc,
-      internetFacing: false,
-      vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
-      securityGroup: albSecurityGroup,
-      // SSE streams idle between pings; CloudFront itself waits at most 60 s.
-      idleTimeout: Duration.seconds(120),
-      dropInvalidHeaderFields: true,
-    });
-    const listener = this.loadBalancer.addListener('Http', { port: 80, open: false });
+    this.loadBalancer = front.loadBalancer;
+    const listener = front.addListener('Http');
     listener.addTargets('Web', {
       port: WEB_PORT,
       protocol: elbv2.ApplicationProtocol.HTTP,
@@ -151,10 +140,6 @@ export class AlbFrontend extends Construct {
       });
     }
 
-    const origin = origins.VpcOrigin.withApplicationLoadBalancer(this.loadBalancer, {
-      protocolPolicy: cloudfront.OriginProtocolPolicy.HTTP_ONLY,
-      readTimeout: props.readTimeout ?? API_READ_TIMEOUT,
-    });
-    this.origins = { api: origin, web: origin, signedLambdaOrigins: false };
+    this.origins = { api: front.origin, web: front.origin, signedLambdaOrigins: false };
   }
 }

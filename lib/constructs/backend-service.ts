@@ -135,6 +135,12 @@ export interface BackendServiceTarget {
   readonly shortName: string;
 }
 
+/** The backend task's container that runs Dify's api for the plugin daemon (and, in `uploads.mode: 'full'`, uploads). */
+export const INTERNAL_API_CONTAINER = 'internal-api';
+
+/** How long ECS ignores load balancer health checks after the backend task starts (see internalApiTarget). */
+const INTERNAL_API_GRACE_PERIOD = Duration.minutes(5);
+
 /** Cloud Map name of the backend task: `backend.<namespace>`. */
 export const BACKEND_SERVICE_NAME = 'backend';
 
@@ -225,12 +231,12 @@ export class BackendService extends Construct {
       });
 
     const internalApi = apiImageContainer(
-      'internal-api',
+      INTERNAL_API_CONTAINER,
       props.internalApiSettings,
       768,
       httpHealthCheck(`http://localhost:${API_PORT}/health`),
       apiServerEnvironment(360, 1),
-      [{ containerPort: API_PORT, name: 'internal-api' }],
+      [{ containerPort: API_PORT, name: INTERNAL_API_CONTAINER }],
     );
     // Celery workers with the gevent pool, as in Dify's compose file. On SIGTERM (a deploy or a Spot interruption)
     // Celery stops taking tasks and lets running ones finish until stopTimeout; Dify sets no acks_late, so a task
@@ -329,6 +335,18 @@ export class BackendService extends Construct {
   allowApiClients(peer: ec2.IConnectable): void {
     this.securityGroup.connections.allowFrom(peer, ec2.Port.tcp(SANDBOX_PORT), 'Dify api to dify-sandbox');
     this.securityGroup.connections.allowFrom(peer, ec2.Port.tcp(PLUGIN_DAEMON_PORT), 'Dify api to plugin daemon');
+  }
+
+  /**
+   * The internal api container as a load balancer target (`uploads.mode: 'full'`, docs/adr/0019): Dify's api, so it
+   * serves the upload routes. Once a load balancer is attached, ECS also replaces the task when the ALB's health
+   * check fails (ECS DG "Health check grace period"); the grace period lets Dify's api boot on this shared task first,
+   * as the container's own health check does (startPeriod plus retries).
+   */
+  internalApiTarget(): ecs.IEcsLoadBalancerTarget {
+    const service = this.service.node.defaultChild as ecs.CfnService;
+    service.healthCheckGracePeriodSeconds = INTERNAL_API_GRACE_PERIOD.toSeconds();
+    return this.service.loadBalancerTarget({ containerName: INTERNAL_API_CONTAINER, containerPort: API_PORT });
   }
 
   /** Lets `peer` (the upload relay) reach the plugin daemon's port only, for plugin endpoints (`/e/*`). */

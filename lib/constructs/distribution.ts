@@ -31,6 +31,13 @@ export interface DistributionOrigins {
    * @default undefined (upload routes go to `api`, and `/e/*` is not routed)
    */
   readonly relay?: cloudfront.IOrigin;
+  /**
+   * `uploads.mode: 'full'` (docs/adr/0019): the internal ALB's VPC origin for Dify's upload routes
+   * (RELAY_API_PATH_PATTERNS), in place of the relay; `/e/*` stays on the relay. Authorization is forwarded by the
+   * pass-through cache policy (docs/adr/0009), since no Web Adapter restores it there.
+   * @default undefined (the upload routes go to `relay`)
+   */
+  readonly uploads?: cloudfront.IOrigin;
 }
 
 export interface DistributionProps {
@@ -55,8 +62,9 @@ export const API_READ_TIMEOUT = Duration.seconds(60);
 /**
  * The single public entry: CloudFront with WAF, routing Dify's api paths and web pages to their origins. Dynamic
  * paths are never cached (managed CACHING_DISABLED) and errors are not cached either: a cached api 404 broke
- * Dify 1.13 workflows behind CloudFront (aws-samples/dify-self-hosted-on-aws #111). Only managed policies are used,
- * which keeps the distribution eligible for the flat-rate plans.
+ * Dify 1.13 workflows behind CloudFront (aws-samples/dify-self-hosted-on-aws #111). In lambda hosting with the upload
+ * relay only managed policies are used, which keeps the distribution eligible for the flat-rate plans; ALB origins
+ * (`hosting: 'alb'`, `uploads.mode: 'full'`) need the Authorization pass-through cache policy (docs/adr/0009).
  */
 export class EdgeDistribution extends Construct {
   readonly distribution: cloudfront.Distribution;
@@ -90,22 +98,28 @@ export class EdgeDistribution extends Construct {
     // forward it). An ALB origin has no Web Adapter to restore it, so there the header must be forwarded as is, and
     // only a cache policy can do that: one that keys on it and caches for at most a second. That costs the ALB mode
     // its flat-rate plan eligibility, which only matters for the Lambda mode this project recommends.
-    const cachePolicy = signed
-      ? cloudfront.CachePolicy.CACHING_DISABLED
-      : new cloudfront.CachePolicy(this, 'AuthorizationPassThroughPolicy', {
-          comment: 'Dify ALB mode: forward Authorization, effectively no caching',
-          minTtl: Duration.seconds(0),
-          defaultTtl: Duration.seconds(0),
-          maxTtl: Duration.seconds(1),
-          headerBehavior: cloudfront.CacheHeaderBehavior.allowList('Authorization'),
-          queryStringBehavior: cloudfront.CacheQueryStringBehavior.all(),
-          cookieBehavior: cloudfront.CacheCookieBehavior.all(),
-        });
-    const dynamicBehavior = (origin: cloudfront.IOrigin, withSigner = true): cloudfront.BehaviorOptions => ({
+    // The same holds for the full-size upload routes (docs/adr/0019), which reach Dify on an ALB too.
+    let passThroughPolicy: cloudfront.CachePolicy | undefined;
+    const authorizationPassThrough = (): cloudfront.CachePolicy =>
+      (passThroughPolicy ??= new cloudfront.CachePolicy(this, 'AuthorizationPassThroughPolicy', {
+        comment: 'Dify ALB mode: forward Authorization, effectively no caching',
+        minTtl: Duration.seconds(0),
+        defaultTtl: Duration.seconds(0),
+        maxTtl: Duration.seconds(1),
+        headerBehavior: cloudfront.CacheHeaderBehavior.allowList('Authorization'),
+        queryStringBehavior: cloudfront.CacheQueryStringBehavior.all(),
+        cookieBehavior: cloudfront.CacheCookieBehavior.all(),
+      }));
+    const cachePolicy = signed ? cloudfront.CachePolicy.CACHING_DISABLED : authorizationPassThrough();
+    const dynamicBehavior = (
+      origin: cloudfront.IOrigin,
+      withSigner = true,
+      behaviorCachePolicy: cloudfront.ICachePolicy = cachePolicy,
+    ): cloudfront.BehaviorOptions => ({
       origin,
       viewerProtocolPolicy: cloudfront.ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
       allowedMethods: cloudfront.AllowedMethods.ALLOW_ALL,
-      cachePolicy,
+      cachePolicy: behaviorCachePolicy,
       originRequestPolicy: cloudfront.OriginRequestPolicy.ALL_VIEWER_EXCEPT_HOST_HEADER,
       compress: false,
       functionAssociations: [
@@ -126,9 +140,16 @@ export class EdgeDistribution extends Construct {
     // CloudFront takes the first behaviour whose pattern matches, in this order: the relay's exact upload routes
     // come before the api's broad prefixes. They keep the same WAF and viewer-request function, and no signer:
     // the relay reads whole bodies itself (docs/adr/0016).
-    const relay = props.origins.relay;
+    // With `uploads.mode: 'full'` the upload routes go to the internal ALB instead (docs/adr/0019), and only `/e/*`
+    // stays on the relay.
+    const { relay, uploads } = props.origins;
     if (relay) {
-      for (const pattern of RELAY_PATH_PATTERNS) additionalBehaviors[pattern] = dynamicBehavior(relay, false);
+      for (const pattern of RELAY_PATH_PATTERNS) {
+        additionalBehaviors[pattern] =
+          uploads && pattern !== PLUGIN_ENDPOINT_PATH_PATTERN
+            ? dynamicBehavior(uploads, false, authorizationPassThrough())
+            : dynamicBehavior(relay, false);
+      }
     }
     for (const pattern of API_PATH_PATTERNS) additionalBehaviors[pattern] = dynamicBehavior(props.origins.api);
 

@@ -240,6 +240,25 @@ describe('api.snapStart', () => {
   });
 });
 
+describe('uploads.mode', () => {
+  test("is 'relay' by default and accepts 'full' in lambda hosting", () => {
+    expect(validateConfig(withOverride({})).uploads.mode).toBe('relay');
+    expect(validateConfig(withOverride({ uploads: { mode: 'full' } })).uploads.mode).toBe('full');
+  });
+
+  test('rejects other values, naming the allowed ones', () => {
+    const message = errorOf(withOverride({ uploads: { mode: 'big' } }));
+    expect(message).toContain('uploads.mode');
+    expect(message).toMatch(/relay.*full/);
+  });
+
+  test("cannot be 'full' with hosting 'alb' (the ALB already carries full-size uploads)", () => {
+    const message = errorOf(withOverride({ hosting: 'alb', uploads: { mode: 'full' } }));
+    expect(message).toContain('uploads.mode');
+    expect(message).toContain("hosting is 'alb'");
+  });
+});
+
 describe('optional settings', () => {
   test('account and domain are accepted when valid', () => {
     const config = validateConfig(

@@ -41,6 +41,7 @@ const CONFIGURATIONS: Array<Record<string, unknown>> = [
   EVERYTHING_ON,
   { ...EVERYTHING_ON, hosting: 'alb' },
   { api: { snapStart: true } },
+  { ...EVERYTHING_ON, uploads: { mode: 'full' } },
 ];
 
 (SKIP ? describe.skip : describe)('cfn-lint on the synthesized templates', () => {

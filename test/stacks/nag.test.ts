@@ -76,6 +76,7 @@ describe.each([
   ['every option on', EVERYTHING_ON],
   ['alb hosting, every option on', { ...EVERYTHING_ON, hosting: 'alb' }],
   ['api SnapStart', { api: { snapStart: true } }],
+  ['full-size uploads, every option on', { ...EVERYTHING_ON, uploads: { mode: 'full' } }],
 ])('cdk-nag AwsSolutions (%s)', (_name, overrides) => {
   let app: App;
   let report: PolicyValidationPluginReport;
