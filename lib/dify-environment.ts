@@ -52,6 +52,12 @@ function difyKey(deps: DifyDependencies, field: DifySecretField): SecretRef {
 
 export const SANDBOX_PORT = 8194;
 export const PLUGIN_DAEMON_PORT = 5002;
+/**
+ * The plugin daemon's PLUGIN_WORKING_PATH: one directory per installed plugin with its unpacked code and Python
+ * virtual environment (internal/core/local_runtime/constructor.go:61-84 of dify-plugin-daemon 0.5.3). Kept on EFS
+ * (lib/constructs/plugin-storage.ts, docs/adr/0020).
+ */
+export const PLUGIN_WORKING_PATH = '/app/storage/cwd';
 export const API_PORT = 5001;
 export const WEB_PORT = 3000;
 
@@ -213,7 +219,7 @@ export function pluginDaemonSettings(deps: DifyDependencies, innerApiUrl: string
       DIFY_INNER_API_URL: innerApiUrl,
       PLUGIN_REMOTE_INSTALLING_HOST: '0.0.0.0',
       PLUGIN_REMOTE_INSTALLING_PORT: '5003',
-      PLUGIN_WORKING_PATH: '/app/storage/cwd',
+      PLUGIN_WORKING_PATH,
       FORCE_VERIFYING_SIGNATURE: 'true',
       PYTHON_ENV_INIT_TIMEOUT: '120',
       PLUGIN_MAX_EXECUTION_TIMEOUT: '600',

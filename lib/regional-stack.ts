@@ -15,6 +15,7 @@ import { DatabaseMigration } from './constructs/database-migration';
 import { DifySecrets } from './constructs/dify-secrets';
 import { DistributionOrigins, EdgeDistribution, lambdaOrigins } from './constructs/distribution';
 import { Network } from './constructs/network';
+import { PluginStorage } from './constructs/plugin-storage';
 import { SiteUrl } from './constructs/site-url';
 import { Storage } from './constructs/storage';
 import { FullSizeUploads } from './constructs/full-size-uploads';
@@ -149,6 +150,13 @@ export class DifyRegionalStack extends Stack {
       memoryMiB: config.backend.memoryMiB,
       enableExec: config.backend.enableExec,
     });
+    // Plugins and their virtual environments survive backend restarts (docs/adr/0020).
+    const pluginStorage = new PluginStorage(this, 'PluginStorage', {
+      vpc,
+      retainData,
+      pluginDaemonVersion: config.pluginDaemonVersion,
+    });
+    backend.mountPluginStorage(pluginStorage);
     database.allowFrom(backend.securityGroup, 'Dify backend task');
     cache.allowFrom(backend.securityGroup, 'Dify backend task');
 

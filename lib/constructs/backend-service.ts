@@ -9,10 +9,12 @@ import {
   API_PORT,
   ContainerSettings,
   PLUGIN_DAEMON_PORT,
+  PLUGIN_WORKING_PATH,
   SANDBOX_PORT,
   apiServerEnvironment,
 } from '../dify-environment';
 import { ContainerImages } from './container-images';
+import { PluginStorage } from './plugin-storage';
 import {
   celeryProcessHealthCheck,
   ecsSecrets,
@@ -347,6 +349,22 @@ export class BackendService extends Construct {
     const service = this.service.node.defaultChild as ecs.CfnService;
     service.healthCheckGracePeriodSeconds = INTERNAL_API_GRACE_PERIOD.toSeconds();
     return this.service.loadBalancerTarget({ containerName: INTERNAL_API_CONTAINER, containerPort: API_PORT });
+  }
+
+  /**
+   * Keeps the plugin daemon's working directory (`containerPath`, its PLUGIN_WORKING_PATH) on `storage`, so that
+   * installed plugins and their virtual environments survive a restart of this task (docs/adr/0020).
+   */
+  mountPluginStorage(storage: PluginStorage, containerPath: string = PLUGIN_WORKING_PATH): void {
+    const container = this.taskDefinition.findContainer('plugin-daemon');
+    if (!container) throw new Error('BackendService: the task has no plugin-daemon container');
+    storage.mountIn({
+      taskDefinition: this.taskDefinition,
+      container,
+      containerPath,
+      peer: this.securityGroup,
+      service: this.service,
+    });
   }
 
   /** Lets `peer` (the upload relay) reach the plugin daemon's port only, for plugin endpoints (`/e/*`). */
