@@ -1,3 +1,5 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { main } from '../../bench/cost/cli';
 import { awakeHours, CostInputs, DesignName, estimateCosts, PROFILES } from '../../bench/cost/model';
 import { PRICES, PUBLISHED_ALB_LOW_COST, UnitPrice } from '../../bench/cost/prices';
@@ -442,4 +444,39 @@ describe('cost model: SnapStart (api.snapStart)', () => {
     expect(code).toBe(0);
     expect(out.join('')).toMatch(/SnapStart restores/);
   });
+});
+
+describe('README cost tables (en and ja) are the model output', () => {
+  function section(file: string, heading: string): string {
+    const text = fs.readFileSync(path.join(__dirname, '..', '..', file), 'utf8');
+    const start = text.indexOf(`\n${heading}\n`);
+    if (start < 0) throw new Error(`${file} has no ${heading}`);
+    return text.slice(start, text.indexOf('\n### ', start));
+  }
+
+  test.each([
+    ['README.md', '## Costs'],
+    ['README.ja.md', '## コスト'],
+  ])(
+    '%s lists the totals of both profiles in both regions, with the Free plan and the published check',
+    (file, heading) => {
+      const text = section(file, heading);
+      for (const region of [TOKYO, VIRGINIA]) {
+        for (const profile of [PROFILES.low, PROFILES.team]) {
+          const payg = estimateCosts({ ...profile, region }).designs;
+          const free = estimateCosts({ ...profile, region, cloudfrontPlan: 'free' }).designs;
+          const totals = [payg[0].total, payg[1].total, payg[2].total, free[0].total];
+          for (const total of totals)
+            expect([region, profile.profile, text]).toEqual([
+              region,
+              profile.profile,
+              expect.stringContaining(total.toFixed(2)),
+            ]);
+        }
+      }
+      const awake = estimateCosts(PROFILES.low).awake;
+      expect(text).toContain(`${awake.backend.toFixed(1)}`);
+      expect(text).toContain(`${awake.aurora.toFixed(1)}`);
+    },
+  );
 });
