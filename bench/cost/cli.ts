@@ -207,9 +207,9 @@ export function formatEstimate(estimate: CostEstimate, design: DesignChoice): st
   for (const entry of shown) {
     out.push('', entry.title);
     for (const line of entry.lines) {
-      out.push(`  ${line.item.padEnd(72)} ${usd(line.usd).padStart(9)}   ${line.detail}`);
+      out.push(`  ${line.item.padEnd(76)} ${usd(line.usd).padStart(9)}   ${line.detail}`);
     }
-    out.push(`  ${'TOTAL'.padEnd(72)} ${usd(entry.total).padStart(9)}`);
+    out.push(`  ${'TOTAL'.padEnd(76)} ${usd(entry.total).padStart(9)}`);
   }
   const lambda = shown.find((entry) => entry.design === 'lambda');
   const alb = shown.find((entry) => entry.design === 'alb');

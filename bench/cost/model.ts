@@ -666,9 +666,9 @@ export function estimateCosts(inputs: CostInputs): CostEstimate {
   if (inputs.sleepMode !== 'off') {
     notes.push(
       'Aurora pauses only after no client has held a connection for the auto-pause delay. The model counts the ' +
-        "backend task's connections (beat polls every minute); api function environments that stay alive after the " +
-        'backend sleeps (Lambda keeps a frozen environment, and its pooled connections, for an unspecified time) can ' +
-        'delay the pause further.',
+        "backend task's connections (beat polls every minute). An api function environment that outlives the " +
+        'backend (Lambda keeps a frozen environment for an unspecified time) keeps its pooled connections open until ' +
+        'the server ends idle sessions (idle_session_timeout, docs/adr/0018), which can delay the pause further.',
     );
   }
   if (inputs.albPublicIpv4 === 0) {
