@@ -33,13 +33,15 @@ script_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # DIFY_EDGE_NEXT replaces Dify's entrypoint (split on whitespace, no globbing), e.g. for tests.
 if [[ -n "${DIFY_EDGE_NEXT:-}" ]]; then
   read -r -a next_command <<<"${DIFY_EDGE_NEXT}"
-elif [[ -n "${AWS_LWA_SNAPSTART_BEFORE_CHECKPOINT_PATH:-}" || -n "${AWS_LWA_SNAPSTART_AFTER_RESTORE_PATH:-}" ]]; then
-  # SnapStart (docs/adr/0017): gunicorn must load snapstart_app:app, Dify's app wrapped with the hooks the adapter
-  # POSTs before the snapshot and after each restore. Dify's entrypoint hard-codes `app:app`, so its api-mode tail is
-  # repeated here with the same flags and defaults (api/docker/entrypoint.sh of Dify 1.13.3: LANG/LC_ALL/
-  # PYTHONIOENCODING, then `exec gunicorn --bind ... app:app`; test/containers/snapstart-hooks.test.ts compares
-  # them when the reference sources are present). gunicorn still reads Dify's ./gunicorn.conf.py (gevent patching)
-  # from the working directory, /app/api.
+elif [[ -n "${AWS_LWA_SNAPSTART_BEFORE_CHECKPOINT_PATH:-}" || -n "${AWS_LWA_SNAPSTART_AFTER_RESTORE_PATH:-}" \
+  || -n "${DIFY_EDGE_WAKE:-}" ]]; then
+  # SnapStart (docs/adr/0017) or backend sleep (docs/adr/0018): gunicorn must load edge_app:app, Dify's app wrapped
+  # with the SnapStart hooks the adapter POSTs before the snapshot and after each restore, and/or the middleware that
+  # records use and wakes the backend. Dify's entrypoint hard-codes `app:app`, so its api-mode tail is repeated here
+  # with the same flags and defaults (api/docker/entrypoint.sh of Dify 1.13.3: LANG/LC_ALL/PYTHONIOENCODING, then
+  # `exec gunicorn --bind ... app:app`; test/containers/snapstart-hooks.test.ts compares them when the reference
+  # sources are present). gunicorn still reads Dify's ./gunicorn.conf.py (gevent patching) from the working
+  # directory, /app/api.
   export LANG="${LANG:-C.UTF-8}"
   export LC_ALL="${LC_ALL:-C.UTF-8}"
   export PYTHONIOENCODING="${PYTHONIOENCODING:-utf-8}"
@@ -50,7 +52,7 @@ elif [[ -n "${AWS_LWA_SNAPSTART_BEFORE_CHECKPOINT_PATH:-}" || -n "${AWS_LWA_SNAP
     --worker-connections "${SERVER_WORKER_CONNECTIONS:-10}"
     --timeout "${GUNICORN_TIMEOUT:-200}"
     --pythonpath "${script_dir}"
-    snapstart_app:app)
+    edge_app:app)
 else
   next_command=(/bin/bash /entrypoint.sh)
 fi

@@ -1,7 +1,7 @@
 """Dify's WSGI app wrapped with the SnapStart hooks that the Lambda Web Adapter relays over HTTP.
 
-gunicorn loads `snapstart_app:app` instead of Dify's `app:app` when SnapStart is on (lambda-entrypoint.sh). The
-wrapper imports Dify's app unchanged and answers two extra paths, named by the function's environment:
+When SnapStart is on, gunicorn loads `edge_app:app` instead of Dify's `app:app` (lambda-entrypoint.sh), and edge_app
+puts this middleware outermost around Dify's app. It answers two extra paths, named by the function's environment:
 
   AWS_LWA_SNAPSTART_BEFORE_CHECKPOINT_PATH  POSTed by the adapter once Dify is ready, just before Lambda takes the
                                             snapshot (when the version is published).
@@ -211,8 +211,3 @@ class _NullContext:
     def __exit__(self, *exc: object) -> None:
         return None
 
-
-# Dify's gunicorn target is `app:app` (api/docker/entrypoint.sh); the working directory is /app/api.
-from app import app as _dify_app  # noqa: E402
-
-app = SnapStartHooks(_dify_app, _dify_app)

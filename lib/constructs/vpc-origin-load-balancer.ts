@@ -1,10 +1,12 @@
-import { Duration } from 'aws-cdk-lib';
+import { Aspects, Duration } from 'aws-cdk-lib';
 import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
 import * as origins from 'aws-cdk-lib/aws-cloudfront-origins';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as cr from 'aws-cdk-lib/custom-resources';
-import { Construct } from 'constructs';
+import { Construct, IConstruct } from 'constructs';
+import { waitForRolePolicies } from '../custom-resource-permissions';
 import { API_READ_TIMEOUT } from './distribution';
 
 /**
@@ -67,6 +69,18 @@ export class VpcOriginLoadBalancer {
       installLatestAwsSdk: false,
     });
     this.prefixListId = lookup.getResponseField('PrefixLists.0.PrefixListId');
+    // Every AwsCustomResource in a stack shares one provider role, and others (the site URL's) add their policies to
+    // it later in the tree: wait for all of them once the tree is complete (lib/custom-resource-permissions.ts).
+    const lookupResource = lookup.node.defaultChild;
+    const role = lookup.grantPrincipal;
+    if (!lookupResource || !(role instanceof iam.Role)) {
+      throw new Error('VpcOriginLoadBalancer: AwsCustomResource no longer exposes its custom resource and role');
+    }
+    Aspects.of(lookup).add({
+      visit: (node: IConstruct) => {
+        if (node === lookupResource) waitForRolePolicies(lookupResource, role);
+      },
+    });
 
     this.securityGroup = new ec2.SecurityGroup(scope, 'LoadBalancerSecurityGroup', {
       vpc: props.vpc,

@@ -161,10 +161,9 @@ describe('dify-api Dockerfile bytecode step (structural check plus a run of its 
     // Wheels do ship files that are not valid Python (fixtures, templates): the build must survive them.
     writeFileSync(join(sitePackages, 'gevent_like/broken_fixture.py'), 'def broken(:\n');
     writeFileSync(join(root, 'opt/dify-edge/secrets_loader.py'), readFileSync(secretsLoaderPath));
-    writeFileSync(
-      join(root, 'opt/dify-edge/snapstart_app.py'),
-      readFileSync(join(apiImageDirectory, 'snapstart_app.py')),
-    );
+    for (const module of ['snapstart_app.py', 'backend_wake.py', 'edge_app.py']) {
+      writeFileSync(join(root, 'opt/dify-edge', module), readFileSync(join(apiImageDirectory, module)));
+    }
     writeFileSync(join(root, 'opt/extensions/lambda-adapter'), '#!/bin/sh\n');
     chmodSync(join(root, 'opt/extensions/lambda-adapter'), 0o700);
     writeFileSync(join(root, 'entrypoint.sh'), '#!/bin/bash\n');
@@ -199,7 +198,9 @@ describe('dify-api Dockerfile bytecode step (structural check plus a run of its 
     expect(pycFlags(join(root, 'app/api'), 'app')).toBe(0b01);
     expect(pycFlags(join(root, 'app/api/.venv/lib/python3/site-packages/gevent_like'), '__init__')).toBe(0b01);
     expect(pycFlags(join(root, 'opt/dify-edge'), 'secrets_loader')).toBe(0b01);
-    expect(pycFlags(join(root, 'opt/dify-edge'), 'snapstart_app')).toBe(0b01);
+    for (const module of ['snapstart_app', 'backend_wake', 'edge_app']) {
+      expect(pycFlags(join(root, 'opt/dify-edge'), module)).toBe(0b01);
+    }
     expect(pycFlags(fakeStdlib, 'json_like')).toBe(0b01);
     expect(statSync(join(root, 'app/api/private_dir')).mode & 0o005).toBe(0o005);
     expect(statSync(join(root, 'app/api/private_dir/owner_only.py')).mode & 0o004).toBe(0o004);

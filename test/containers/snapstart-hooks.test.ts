@@ -1,7 +1,7 @@
 /**
- * SnapStart hooks of the api image, run for real: the image's lambda-entrypoint.sh, secrets_loader.py and
+ * SnapStart hooks of the api image, run for real: the image's lambda-entrypoint.sh, secrets_loader.py, edge_app.py and
  * snapstart_app.py, started the way the image starts them (bash entry script → secrets loader → gunicorn loading
- * `snapstart_app:app` from the working directory /app/api). A stand-in plays the Lambda Web Adapter 1.1.0: it waits
+ * `edge_app:app` from the working directory /app/api). A stand-in plays the Lambda Web Adapter 1.1.0: it waits
  * for readiness, POSTs the before-checkpoint path, then the after-restore path, and treats a non-2xx as a failed phase
  * (aws-lambda-web-adapter PRs #837, #871).
  *
@@ -23,6 +23,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { secretArn, startFakeSecretsManager, type FakeSecret, type FakeSecretsManager } from './fake-secrets-manager';
+import { GUNICORN_STAND_IN } from './gunicorn-stand-in';
 import { apiImageDirectory, isolatedAwsEnvironment, removeDirectory } from './process-helpers';
 import { hasReference, readReference } from '../support/reference';
 
@@ -64,29 +65,6 @@ function startCountingListener(): Promise<CountingListener> {
     );
   });
 }
-
-const GUNICORN_STAND_IN = `#!/usr/bin/env python3
-# Stand-in for gunicorn: same flags as Dify's entrypoint, wsgiref instead of a gevent worker.
-import importlib, json, os, sys
-from wsgiref.simple_server import make_server, WSGIRequestHandler
-args = sys.argv[1:]
-options, target = {}, args[-1]
-i = 0
-while i < len(args) - 1:
-    options[args[i]] = args[i + 1]
-    i += 2
-with open(os.environ['STANDIN_ARGV_FILE'], 'w') as out:
-    json.dump(sys.argv[1:], out)
-sys.path.insert(0, options['--pythonpath'])
-sys.path.insert(0, os.getcwd())
-module_name, attribute = target.split(':')
-app = getattr(importlib.import_module(module_name), attribute)
-host, port = options['--bind'].rsplit(':', 1)
-class Quiet(WSGIRequestHandler):
-    def log_message(self, *args):
-        pass
-make_server(host, int(port), app, handler_class=Quiet).serve_forever()
-`;
 
 const POOL_STAND_IN = `import os, socket
 class Pool:
@@ -446,7 +424,7 @@ describe('api image SnapStart hooks (real entry script, loader and hook module; 
       '200',
       '--pythonpath',
       apiImageDirectory,
-      'snapstart_app:app',
+      'edge_app:app',
     ]);
     if (hasReference) {
       const upstream = readReference('api/docker/entrypoint.sh');

@@ -258,7 +258,7 @@ describe("uploads.mode 'full' (lambda hosting)", () => {
       { ContainerName: INTERNAL_API_CONTAINER, ContainerPort: API_PORT, TargetGroupArn: { Ref: targetGroupId } },
     ]);
     expect(service.HealthCheckGracePeriodSeconds).toBe(300);
-    expect(container(backendTask(regional), INTERNAL_API_CONTAINER).PortMappings).toEqual([
+    expect(at(container(backendTask(regional), INTERNAL_API_CONTAINER), 'PortMappings')).toEqual([
       expect.objectContaining({ ContainerPort: API_PORT }),
     ]);
     expect(outputTarget(regional, 'UploadLoadBalancerName')).toBe(albId);
