@@ -79,6 +79,7 @@ test('cdk.json does not turn on createNewPoliciesWithAddToRolePolicy (separate p
 describe.each([
   ['lambda hosting', {}],
   ['alb hosting', { hosting: 'alb' }],
+  ['full-size uploads', { uploads: { mode: 'full' } }],
 ])('custom resources wait for their IAM policies (%s)', (_name, overrides) => {
   const { regional, edge } = synthTemplates(overrides);
 
