@@ -7,6 +7,7 @@ import { DifyEdgeConfig } from './config';
 import { AlbFrontend } from './constructs/alb-frontend';
 import { ApiFunction, LIVE_ALIAS } from './constructs/api-function';
 import { BACKEND_SERVICE_NAME, BackendService } from './constructs/backend-service';
+import { BackendSleep } from './constructs/backend-sleep';
 import { BedrockKnowledgeApi } from './constructs/bedrock-knowledge-api';
 import { Cache } from './constructs/cache';
 import { ContainerImages } from './constructs/container-images';
@@ -149,6 +150,7 @@ export class DifyRegionalStack extends Stack {
       cpu: config.backend.cpu,
       memoryMiB: config.backend.memoryMiB,
       enableExec: config.backend.enableExec,
+      sleeps: config.hosting === 'lambda' && config.backend.sleep.mode !== 'off',
     });
     // Plugins and their virtual environments survive backend restarts (docs/adr/0020).
     const pluginStorage = new PluginStorage(this, 'PluginStorage', {
@@ -226,6 +228,23 @@ export class DifyRegionalStack extends Stack {
         ...(config.backend.sleep.mode !== 'off' ? { wakeService: backend.target } : {}),
       });
       backend.allowPluginEndpointClients(relay.securityGroup);
+      if (config.backend.sleep.mode !== 'off') {
+        // Scales the backend to zero when nothing uses it, and up in working hours (docs/adr/0018).
+        const sleep = new BackendSleep(this, 'BackendSleep', {
+          vpc,
+          service: backend.target,
+          cache,
+          difySecret: secrets.secret,
+          mode: config.backend.sleep.mode,
+          idleMinutes: config.backend.sleep.idleMinutes,
+          workingHours: config.backend.sleep.workingHours,
+          relayFunction: relay.function,
+        });
+        new CfnOutput(this, 'BackendSleepLogGroup', {
+          value: sleep.logGroup.logGroupName,
+          description: 'Backend sleep controller: one JSON line per check with the decision and its reasons',
+        });
+      }
       origins = { ...lambdaOrigins(this, api.url, web.url, apiReadTimeout), relay: relay.origin };
       if (fullSizeUploads) {
         const uploads = new FullSizeUploads(this, 'FullSizeUploads', { vpc, backend, readTimeout: apiReadTimeout });

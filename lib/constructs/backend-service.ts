@@ -118,6 +118,12 @@ export interface BackendServiceProps {
    * @default false
    */
   readonly enableExec?: boolean;
+  /**
+   * The backend sleeps (docs/adr/0018): the sleep controller and the wake calls own the desired count, so the template
+   * leaves DesiredCount out and a deploy neither wakes nor stops the service.
+   * @default false (DesiredCount 1)
+   */
+  readonly sleeps?: boolean;
 }
 
 /**
@@ -300,7 +306,11 @@ export class BackendService extends Construct {
       cluster: props.cluster,
       serviceName: BACKEND_ECS_SERVICE_NAME,
       taskDefinition: this.taskDefinition,
-      desiredCount: 1,
+      // Without DesiredCount, CloudFormation starts a new service with 1 task and leaves the count of an existing one
+      // as it is on every update (CloudFormation UG, AWS::ECS::Service, DesiredCount). FargateService passes an unset
+      // desiredCount through as absent (aws-cdk-lib BaseServiceOptions.desiredCount; the feature flag
+      // @aws-cdk/aws-ecs-patterns:removeDefaultDesiredCount concerns ecs-patterns only).
+      desiredCount: props.sleeps ? undefined : 1,
       capacityProviderStrategies,
       vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
       securityGroups: [this.securityGroup],
