@@ -259,6 +259,101 @@ describe('uploads.mode', () => {
   });
 });
 
+describe('backend.sleep', () => {
+  /** The defaults with backend.sleep (and its working hours) partly replaced. */
+  function withSleep(sleep: Record<string, unknown>, top: Record<string, unknown> = {}): Record<string, unknown> {
+    const defaults = DEFAULT_CONFIG.backend.sleep;
+    const hours = { ...defaults.workingHours, ...((sleep.workingHours as object | undefined) ?? {}) };
+    return withOverride({
+      ...top,
+      backend: { ...DEFAULT_CONFIG.backend, sleep: { ...defaults, ...sleep, workingHours: hours } },
+    });
+  }
+
+  test("defaults: 'idle' after 30 minutes, working hours MON-FRI 09:00-18:00 Asia/Tokyo", () => {
+    expect(validateConfig(withOverride({})).backend.sleep).toEqual({
+      mode: 'idle',
+      idleMinutes: 30,
+      workingHours: { days: 'MON-FRI', start: '09:00', end: '18:00', timeZone: 'Asia/Tokyo' },
+    });
+  });
+
+  test.each(['off', 'idle', 'working-hours'])("accepts mode '%s'", (mode) => {
+    expect(validateConfig(withSleep({ mode })).backend.sleep.mode).toBe(mode);
+  });
+
+  test('rejects an unknown mode, naming the allowed ones', () => {
+    const message = errorOf(withSleep({ mode: 'nightly' }));
+    expect(message).toContain('backend.sleep.mode');
+    expect(message).toMatch(/'off', 'idle', 'working-hours'/);
+  });
+
+  test('idleMinutes: at least 20, and longer than the longest api invocation', () => {
+    expect(errorOf(withSleep({ idleMinutes: 19 }))).toMatch(/backend\.sleep\.idleMinutes.*from 20 to 1440/);
+    expect(errorOf(withSleep({ idleMinutes: 30.5 }))).toContain('backend.sleep.idleMinutes');
+    expect(validateConfig(withSleep({ idleMinutes: 20 })).backend.sleep.idleMinutes).toBe(20);
+    // Lambda caps api.timeoutSeconds at 900 s (15 min), so the api-timeout floor (16 min) stays below 20 today;
+    // a short api timeout does not lower the floor either.
+    expect(errorOf(withSleep({ idleMinutes: 15 }, { api: { ...DEFAULT_CONFIG.api, timeoutSeconds: 900 } }))).toMatch(
+      /backend\.sleep\.idleMinutes.*from 20/,
+    );
+    expect(errorOf(withSleep({ idleMinutes: 19 }, { api: { ...DEFAULT_CONFIG.api, timeoutSeconds: 60 } }))).toMatch(
+      /backend\.sleep\.idleMinutes.*from 20/,
+    );
+  });
+
+  test.each(['MON-FRI', 'MON,WED,FRI', 'SAT-SUN', 'MON-WED,FRI'])('accepts days %s', (days) => {
+    expect(validateConfig(withSleep({ workingHours: { days } })).backend.sleep.workingHours.days).toBe(days);
+  });
+
+  test.each(['WEEKDAYS', 'mon-fri', 'MON-', '1-5', 'MON FRI', ''])('rejects days %j', (days) => {
+    expect(errorOf(withSleep({ workingHours: { days } }))).toContain('backend.sleep.workingHours.days');
+  });
+
+  test('rejects times that are not HH:MM and an end not after the start', () => {
+    expect(errorOf(withSleep({ workingHours: { start: '9:00' } }))).toContain('backend.sleep.workingHours.start');
+    expect(errorOf(withSleep({ workingHours: { end: '24:00' } }))).toContain('backend.sleep.workingHours.end');
+    const same = errorOf(withSleep({ workingHours: { start: '18:00', end: '18:00' } }));
+    expect(same).toContain('backend.sleep.workingHours.end');
+    expect(same).toMatch(/after workingHours\.start/);
+    expect(errorOf(withSleep({ workingHours: { start: '22:00', end: '06:00' } }))).toMatch(/do not wrap past midnight/);
+  });
+
+  test('rejects a time zone that is not IANA', () => {
+    const message = errorOf(withSleep({ workingHours: { timeZone: 'Tokyo' } }));
+    expect(message).toContain('backend.sleep.workingHours.timeZone');
+    expect(message).toContain('IANA');
+    expect(validateConfig(withSleep({ workingHours: { timeZone: 'UTC' } })).backend.sleep.workingHours.timeZone).toBe(
+      'UTC',
+    );
+  });
+
+  test('rejects unknown keys in backend.sleep and its working hours', () => {
+    expect(errorOf(withSleep({ idleMinute: 30 }))).toContain('backend.sleep');
+    expect(errorOf(withSleep({ workingHours: { tz: 'UTC' } }))).toContain('backend.sleep.workingHours');
+  });
+
+  test("alb hosting: defaults to 'off'; asking for idle explicitly is an error naming hosting", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dify-edge-sleep-'));
+    try {
+      const alb = loadConfig(contextOf({ [CONFIG_CONTEXT_KEY]: { hosting: 'alb' } }), dir);
+      expect(alb.backend.sleep.mode).toBe('off');
+      expect(loadConfig(contextOf({}), dir).backend.sleep.mode).toBe('idle');
+      let message = '';
+      try {
+        loadConfig(contextOf({ [CONFIG_CONTEXT_KEY]: { hosting: 'alb', backend: { sleep: { mode: 'idle' } } } }), dir);
+      } catch (e) {
+        message = (e as Error).message;
+      }
+      expect(message).toContain('backend.sleep.mode');
+      expect(message).toContain("hosting is 'alb'");
+      expect(errorOf(withSleep({ mode: 'working-hours' }, { hosting: 'alb' }))).toContain("hosting is 'alb'");
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('optional settings', () => {
   test('account and domain are accepted when valid', () => {
     const config = validateConfig(
