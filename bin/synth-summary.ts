@@ -53,6 +53,9 @@ function containerImages(outdir: string, artifactId: string): string[] {
   const names = Object.values(manifest.dockerImages ?? {}).map(({ displayName, source }) => {
     const args = source.dockerBuildArgs ?? {};
     if (args.SOURCE_IMAGE) return `${args.SOURCE_IMAGE} (ECS)`;
+    if (/(^|\/)DifyWorker(\/|$)/.test(displayName ?? '') && args.DIFY_VERSION) {
+      return `langgenius/dify-api:${args.DIFY_VERSION} + running-task hook (ECS workers)`;
+    }
     const kind = /^(Api|Web)\//.exec(displayName ?? '')?.[1]?.toLowerCase();
     return kind && args.DIFY_VERSION
       ? `langgenius/dify-${kind}:${args.DIFY_VERSION} + Web Adapter (Lambda)`

@@ -24,6 +24,7 @@ describe('synth summary', () => {
       'langgenius/dify-sandbox:0.2.14 (ECS)',
       'langgenius/dify-api:1.13.3 + Web Adapter (Lambda)',
       'langgenius/dify-web:1.13.3 + Web Adapter (Lambda)',
+      'langgenius/dify-api:1.13.3 + running-task hook (ECS workers)',
     ]) {
       expect(text).toContain(image);
     }

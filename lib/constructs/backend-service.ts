@@ -13,6 +13,7 @@ import {
   SANDBOX_PORT,
   apiServerEnvironment,
 } from '../dify-environment';
+import { celeryWorkerEntrypoint } from './celery-worker-command';
 import { ContainerImages } from './container-images';
 import { PluginStorage } from './plugin-storage';
 import {
@@ -224,12 +225,17 @@ export class BackendService extends Construct {
       healthCheck: ecs.HealthCheck,
       extraEnvironment: Record<string, string> = {},
       portMappings: ecs.PortMapping[] = [],
+      runsCeleryWorker = false,
     ) =>
       this.taskDefinition.addContainer(name, {
-        image: apiImage,
+        // Celery workers run Dify's app with our running-task hook for backend sleep (docs/adr/0018), started the way
+        // Dify's entrypoint starts a worker (lib/constructs/celery-worker-command.ts).
+        image: runsCeleryWorker ? props.images.difyWorker : apiImage,
         environment: { ...settings.environment, ...extraEnvironment },
         secrets: ecsSecrets(settings),
-        ...entrypointWithTemplates(settings, DIFY_API_ENTRYPOINT),
+        ...(runsCeleryWorker
+          ? celeryWorkerEntrypoint(settings)
+          : entrypointWithTemplates(settings, DIFY_API_ENTRYPOINT)),
         memoryReservationMiB,
         essential: true,
         stopTimeout,
@@ -261,6 +267,8 @@ export class BackendService extends Construct {
       1024,
       celeryProcessHealthCheck('worker'),
       celeryWorker(BACKGROUND_QUEUES, BACKGROUND_WORKER_CONCURRENCY),
+      [],
+      true,
     );
     const runWorker = apiImageContainer(
       'run-worker',
@@ -268,6 +276,8 @@ export class BackendService extends Construct {
       512,
       celeryProcessHealthCheck('worker'),
       celeryWorker(RUN_QUEUES, RUN_WORKER_CONCURRENCY),
+      [],
+      true,
     );
     const beat = apiImageContainer('beat', props.beatSettings, 256, celeryProcessHealthCheck('beat'));
 

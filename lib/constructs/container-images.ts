@@ -31,7 +31,7 @@ export class ContainerImages extends Construct {
     this.props = props;
   }
 
-  /** langgenius/dify-api: api (ALB mode), internal api, workers, beat, migration. */
+  /** langgenius/dify-api: api (ALB mode), internal api, beat, migration. */
   get difyApi(): ecs.ContainerImage {
     return this.mirror('DifyApi', `langgenius/dify-api:${this.props.difyVersion}`);
   }
@@ -39,6 +39,26 @@ export class ContainerImages extends Construct {
   /** langgenius/dify-web (ALB mode). */
   get difyWeb(): ecs.ContainerImage {
     return this.mirror('DifyWeb', `langgenius/dify-web:${this.props.difyVersion}`);
+  }
+
+  /**
+   * langgenius/dify-api plus our running-task hook for the Celery workers (functions/dify-backend-image, backend
+   * sleep: docs/adr/0018). Built like the copies, on the deploying machine; its base layers are those of the
+   * dify-api copy, stored once.
+   */
+  get difyWorker(): ecs.ContainerImage {
+    let image = this.cache.get('DifyWorker');
+    if (!image) {
+      image = ecs.ContainerImage.fromDockerImageAsset(
+        new ecrAssets.DockerImageAsset(this, 'DifyWorker', {
+          directory: path.join(PROJECT_ROOT, 'functions/dify-backend-image'),
+          buildArgs: { DIFY_VERSION: this.props.difyVersion },
+          platform: ecrAssets.Platform.LINUX_AMD64,
+        }),
+      );
+      this.cache.set('DifyWorker', image);
+    }
+    return image;
   }
 
   get pluginDaemon(): ecs.ContainerImage {

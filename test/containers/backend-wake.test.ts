@@ -448,7 +448,7 @@ describe('api middleware over time (one process, settable clock)', () => {
       const result = await runProcess(
         'python3',
         [join(directory, 'driver.py'), apiImageDirectory, ...Object.keys(RUN_PATHS)],
-        { PATH: process.env.PATH ?? '/usr/bin:/bin' },
+        { PATH: process.env.PATH ?? '/usr/bin:/bin', PYTHONDONTWRITEBYTECODE: '1' },
       );
       if (result.code !== 0) throw new Error(`driver failed: ${result.stderr}`);
       const lines = result.stdout

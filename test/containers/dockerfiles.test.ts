@@ -16,7 +16,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { webImageContext } from '../../lib/web-image-context';
-import { apiImageDirectory, runProcess, secretsLoaderPath, webImageDirectory } from './process-helpers';
+import { apiImageDirectory, repositoryRoot, runProcess, secretsLoaderPath, webImageDirectory } from './process-helpers';
 
 interface Instruction {
   readonly keyword: string;
@@ -246,5 +246,52 @@ describe('dify-web Dockerfile cache step (run of its shell on a fake tree)', () 
     expect(readlinkSync(cachePath)).toBe('/tmp/next-cache');
     expect(statSync(join(root, 'app/web/server.js')).mode & 0o004).toBe(0o004);
     expect(statSync(join(root, 'opt/extensions/lambda-adapter')).mode & 0o005).toBe(0o005);
+  });
+});
+
+describe('dify-backend-image Dockerfile (the Celery workers: Dify api image plus the running-task hook)', () => {
+  const directory = join(repositoryRoot, 'functions', 'dify-backend-image');
+  const instructions = parseDockerfile(join(directory, 'Dockerfile'));
+  const of = (keyword: string): string[] =>
+    instructions.filter((instruction) => instruction.keyword === keyword).map((instruction) => instruction.argument);
+
+  test('DIFY_VERSION without a default; both stages are the Dify api image at that tag; nothing says latest', () => {
+    const firstFrom = instructions.findIndex((instruction) => instruction.keyword === 'FROM');
+    expect(instructions.slice(0, firstFrom).map((i) => `${i.keyword} ${i.argument}`)).toEqual(['ARG DIFY_VERSION']);
+    expect(of('FROM')).toEqual([
+      'langgenius/dify-api:${DIFY_VERSION} AS compile',
+      'langgenius/dify-api:${DIFY_VERSION}',
+    ]);
+    for (const instruction of instructions) expect(instruction.argument).not.toMatch(/:latest\b/);
+  });
+
+  test("the final stage adds only the compiled hook: it keeps the image's user, entrypoint and command", () => {
+    const finalStage = instructions.slice(instructions.map((i) => i.keyword).lastIndexOf('FROM') + 1);
+    expect(finalStage).toEqual([{ keyword: 'COPY', argument: '--from=compile /opt/dify-edge /opt/dify-edge' }]);
+    for (const source of of('COPY').filter((copy) => !copy.startsWith('--from='))) {
+      for (const file of source.split(/\s+/).slice(0, -1)) expect(existsSync(join(directory, file))).toBe(true);
+    }
+  });
+
+  test('the compile step writes an unchecked-hash pyc of the hook, world-readable (run on a fake tree)', async () => {
+    const step = instructions.find((i) => i.keyword === 'RUN' && i.argument.includes('compileall'));
+    const root = scratchDirectory('dify-backend-image-tree-');
+    mkdirSync(join(root, 'opt/dify-edge'), { recursive: true });
+    writeFileSync(join(root, 'opt/dify-edge/worker_activity.py'), readFileSync(join(directory, 'worker_activity.py')));
+    chmodSync(join(root, 'opt/dify-edge/worker_activity.py'), 0o600);
+    const shim = join(root, 'shim-bin');
+    mkdirSync(shim);
+    symlinkSync(execFileSync('sh', ['-c', 'command -v python3'], { encoding: 'utf8' }).trim(), join(shim, 'python'));
+    const command = (step?.argument ?? 'false').replace(
+      /(?<=[\s"'])\/opt\/dify-edge(?=[/\s"']|$)/g,
+      `${root}/opt/dify-edge`,
+    );
+    const result = await runProcess('sh', ['-c', command], { PATH: `${shim}:${process.env.PATH ?? '/usr/bin:/bin'}` });
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    const cache = join(root, 'opt/dify-edge/__pycache__');
+    const pyc = readdirSync(cache).find((file) => file.startsWith('worker_activity.') && file.endsWith('.pyc')) ?? '';
+    expect(readFileSync(join(cache, pyc)).readUInt32LE(4)).toBe(0b01);
+    expect(statSync(join(root, 'opt/dify-edge/worker_activity.py')).mode & 0o004).toBe(0o004);
   });
 });

@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DEFAULT_CONFIG } from '../../lib/config';
+import { CELERY_WORKER_COMMAND, CELERY_WORKER_EXPORTS } from '../../lib/constructs/celery-worker-command';
 import {
   CfnResource,
   CfnTemplate,
@@ -34,6 +35,7 @@ import { DockerImageAssetSource, dockerImageAssets, imageUri, sourceImageOf } fr
 
 const BACKEND_CONTAINERS = ['sandbox', 'plugin-daemon', 'internal-api', 'worker', 'run-worker', 'beat'];
 const API_IMAGE_CONTAINERS = ['internal-api', 'worker', 'run-worker', 'beat'];
+const CELERY_WORKER_CONTAINERS = ['worker', 'run-worker'];
 /** Containers whose signed file URLs go to plugins in the same task (docs/adr/0013). */
 const SIGNS_PLUGIN_FILE_URLS = ['internal-api', 'run-worker'];
 
@@ -204,17 +206,34 @@ describe('backend on Fargate Spot (default configuration)', () => {
   });
 
   test('the Celery broker URL is composed in the container from the injected Redis password, then Dify starts', () => {
+    const templates =
+      'export CELERY_BROKER_URL="rediss://:$REDIS_PASSWORD@$REDIS_HOST:6379/1?ssl_cert_reqs=required"; ' +
+      'export PGVECTOR_HOST="$DB_HOST"; export ENDPOINT_URL_TEMPLATE="$CONSOLE_API_URL/e/{hook_id}"; ';
     for (const name of API_IMAGE_CONTAINERS) {
       const definition = container(view.taskDefinition, name);
       expect(definition.EntryPoint).toEqual(['/bin/bash', '-c']);
       const command = asArray(definition.Command);
       expect(command).toHaveLength(1);
+      // The Celery workers start the way Dify's worker mode does, with the running-task hook's app
+      // (test/containers/worker-activity.test.ts runs this command); the others through Dify's entrypoint.
       expect(flatten(command[0])).toBe(
-        'export CELERY_BROKER_URL="rediss://:$REDIS_PASSWORD@$REDIS_HOST:6379/1?ssl_cert_reqs=required"; ' +
-          'export PGVECTOR_HOST="$DB_HOST"; export ENDPOINT_URL_TEMPLATE="$CONSOLE_API_URL/e/{hook_id}"; ' +
-          'exec /bin/bash /entrypoint.sh',
+        CELERY_WORKER_CONTAINERS.includes(name)
+          ? `${templates}${Object.entries(CELERY_WORKER_EXPORTS)
+              .map(([variable, value]) => `export ${variable}="${value}"; `)
+              .join('')}exec ${CELERY_WORKER_COMMAND}`
+          : `${templates}exec /bin/bash /entrypoint.sh`,
       );
     }
+  });
+
+  test('the Celery workers run the worker image (Dify api plus the hook), the other api-image containers Dify api', () => {
+    const workerImage = imageUri(container(view.taskDefinition, 'worker').Image);
+    expect(imageUri(container(view.taskDefinition, 'run-worker').Image)).toBe(workerImage);
+    for (const name of API_IMAGE_CONTAINERS.filter((n) => !CELERY_WORKER_CONTAINERS.includes(n))) {
+      expect(imageUri(container(view.taskDefinition, name).Image)).not.toBe(workerImage);
+    }
+    const source = assets.get(workerImage.slice(workerImage.lastIndexOf(':') + 1));
+    expect(source?.buildArgs).toEqual({ DIFY_VERSION: DEFAULT_CONFIG.difyVersion });
   });
 
   test('the plugin daemon has its own database, S3 storage in the Dify bucket and calls the internal api back', () => {

@@ -45,14 +45,19 @@ export function imageUri(image: unknown): string {
 
 /**
  * The public image a container runs: a literal `repository:tag`, or an image asset built from `SOURCE_IMAGE` (the
- * ECR copies of lib/constructs/container-images.ts), found through the asset manifest by the URI's tag.
+ * ECR copies of lib/constructs/container-images.ts) or, for the one ECS image of our own (functions/dify-backend-image,
+ * the Celery workers), `FROM langgenius/dify-api:${DIFY_VERSION}`; found through the asset manifest by the URI's tag.
+ * (The Lambda images also take DIFY_VERSION, but they are functions, never containers of a task.)
  */
 export function sourceImageOf(image: unknown, assets: Map<string, DockerImageAssetSource>, label: string): string {
   if (typeof image === 'string') return image;
   const uri = imageUri(image);
-  const source = assets.get(uri.slice(uri.lastIndexOf(':') + 1))?.buildArgs.SOURCE_IMAGE;
+  const args = assets.get(uri.slice(uri.lastIndexOf(':') + 1))?.buildArgs;
+  const source = args?.SOURCE_IMAGE ?? (args?.DIFY_VERSION ? `langgenius/dify-api:${args.DIFY_VERSION}` : undefined);
   if (source === undefined) {
-    throw new Error(`${label} runs an image with no SOURCE_IMAGE build argument in the asset manifest: ${uri}`);
+    throw new Error(
+      `${label} runs an image with no SOURCE_IMAGE or DIFY_VERSION build argument in the asset manifest: ${uri}`,
+    );
   }
   return source;
 }
