@@ -210,6 +210,13 @@ export function pluginDaemonSettings(deps: DifyDependencies, innerApiUrl: string
       DB_USERNAME: Database.USERNAME,
       DB_DATABASE: Database.PLUGIN_DATABASE,
       DB_SSL_MODE: 'require',
+      // Close pooled connections before Aurora's idle_session_timeout (IDLE_SESSION_TIMEOUT_SECONDS, 120 s) does.
+      // The daemon's pool is database/sql over pgx (gorm.io/driver/postgres) and sets only a lifetime
+      // (internal/db/pg/pg.go:76-79, internal/types/app/config.go:144-147 of dify-plugin-daemon 0.5.3; no max
+      // idle time), and Go's connection cleaner closes an idle connection as soon as its lifetime ends, so none
+      // sits idle for more than about 90 s. A connection the server ends anyway is found by pgx's ping before
+      // reuse and replaced (jackc/pgx v5.5.5 stdlib/sql.go:541-552, database/sql retries on driver.ErrBadConn).
+      DB_CONN_MAX_LIFETIME: '90',
       REDIS_HOST: deps.redisHost,
       REDIS_PORT: String(Cache.PORT),
       REDIS_USE_SSL: 'true',

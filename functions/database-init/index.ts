@@ -23,6 +23,8 @@ const DEFAULT_ADMIN_DATABASE = 'postgres';
 // CREATE DATABASE cannot take a bind parameter, so the name is spliced into the SQL; only plain lower-case
 // identifiers of at most 63 bytes (PostgreSQL's NAMEDATALEN - 1) are accepted, which makes that safe.
 const DATABASE_NAME_PATTERN = /^[a-z_][a-z0-9_]{0,62}$/;
+// PostgreSQL accepts idle_session_timeout up to INT_MAX milliseconds; a day is far beyond any sensible value here.
+const MAX_IDLE_SESSION_TIMEOUT_SECONDS = 86_400;
 
 // Aurora Serverless v2 at 0 ACU pauses; the Data API answers DatabaseResumingException while it wakes
 // (RDS Data API reference, errors) and the writer can briefly be DatabaseUnavailableException. Resuming
@@ -32,12 +34,23 @@ const DEFAULT_MAX_ATTEMPTS = 12;
 const DEFAULT_INITIAL_DELAY_MS = 2_000;
 const DEFAULT_MAX_DELAY_MS = 20_000;
 
+/**
+ * `idle_session_timeout` for one role in some databases (`ALTER ROLE … IN DATABASE … SET`), so that sessions a client
+ * left idle end server-side and a 0-ACU Aurora cluster can pause (docs/adr/0021). 0 resets the setting.
+ */
+export interface IdleSessionSettings {
+  readonly timeoutSeconds: number;
+  readonly role: string;
+  readonly databases: string[];
+}
+
 export interface DatabaseInitSettings {
   readonly clusterArn: string;
   readonly secretArn: string;
   readonly databases: string[];
   readonly vectorDatabase: string;
   readonly adminDatabase: string;
+  readonly idleSessions?: IdleSessionSettings;
 }
 
 export interface DatabaseInitResponse {
@@ -70,6 +83,28 @@ function readDatabaseName(value: string, property: string): string {
   return value;
 }
 
+function readIdleSessionSettings(properties: ResourceProperties): IdleSessionSettings | undefined {
+  // CloudFormation hands every custom resource property over as a string.
+  const timeout = readOptionalString(properties, 'IdleSessionTimeoutSeconds', RESOURCE_LABEL);
+  if (timeout === undefined) return undefined;
+  const timeoutSeconds = Number(timeout);
+  if (!/^\d+$/.test(timeout) || timeoutSeconds > MAX_IDLE_SESSION_TIMEOUT_SECONDS) {
+    throw new Error(
+      `${RESOURCE_LABEL}: IdleSessionTimeoutSeconds value ${JSON.stringify(timeout)} is not a whole number of ` +
+        `seconds from 0 (reset) to ${MAX_IDLE_SESSION_TIMEOUT_SECONDS}`,
+    );
+  }
+  const databases = readStringList(properties, 'IdleSessionDatabases', RESOURCE_LABEL, { allowEmpty: false }).map(
+    (name) => readDatabaseName(name, 'IdleSessionDatabases'),
+  );
+  return {
+    timeoutSeconds,
+    // Role names follow the same rule as database names here: they are spliced into the SQL too.
+    role: readDatabaseName(readRequiredString(properties, 'IdleSessionRole', RESOURCE_LABEL), 'IdleSessionRole'),
+    databases: [...new Set(databases)],
+  };
+}
+
 export function readDatabaseInitSettings(properties: ResourceProperties): DatabaseInitSettings {
   const databases = readStringList(properties, 'Databases', RESOURCE_LABEL, { allowEmpty: true }).map((name) =>
     readDatabaseName(name, 'Databases'),
@@ -86,7 +121,21 @@ export function readDatabaseInitSettings(properties: ResourceProperties): Databa
       readOptionalString(properties, 'AdminDatabase', RESOURCE_LABEL) ?? DEFAULT_ADMIN_DATABASE,
       'AdminDatabase',
     ),
+    idleSessions: readIdleSessionSettings(properties),
   };
+}
+
+/**
+ * The statement that gives `role` sessions in `database` the timeout (or resets it). ALTER ROLE … SET only stores a
+ * default for new sessions (pg_db_role_setting), so running it again changes nothing: idempotent. A role may set its
+ * own defaults, and idle_session_timeout is a user-settable parameter (PostgreSQL 16 docs, "ALTER ROLE",
+ * "idle_session_timeout").
+ */
+export function idleSessionStatement(role: string, database: string, timeoutSeconds: number): string {
+  const target = `ALTER ROLE "${role}" IN DATABASE "${database}"`;
+  return timeoutSeconds > 0
+    ? `${target} SET idle_session_timeout = '${timeoutSeconds}s'`
+    : `${target} RESET idle_session_timeout`;
 }
 
 const sleepFor = (milliseconds: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, milliseconds));
@@ -162,6 +211,36 @@ export function createDatabaseInitHandler(options: DatabaseInitOptions): Databas
     }
   }
 
+  /** Sets the timeout where asked, and resets it where an earlier deployment set it and this one no longer does. */
+  async function applyIdleSessionTimeouts(settings: DatabaseInitSettings, oldProperties?: ResourceProperties) {
+    const wanted = settings.idleSessions;
+    let previous: IdleSessionSettings | undefined;
+    try {
+      previous = oldProperties ? readIdleSessionSettings(oldProperties) : undefined;
+    } catch (error) {
+      // Whatever an older template said was applied or refused then; it must not block this deployment.
+      log({ step: 'previous idle session settings unreadable', error: describeError(error) });
+    }
+    const changes: Array<{ role: string; database: string; timeoutSeconds: number }> = [];
+    if (previous && previous.timeoutSeconds > 0) {
+      for (const database of previous.databases) {
+        const stillSet = wanted?.role === previous.role && wanted.databases.includes(database);
+        if (!stillSet) changes.push({ role: previous.role, database, timeoutSeconds: 0 });
+      }
+    }
+    if (wanted) {
+      for (const database of wanted.databases) {
+        changes.push({ role: wanted.role, database, timeoutSeconds: wanted.timeoutSeconds });
+      }
+    }
+    for (const { role, database, timeoutSeconds } of changes) {
+      await execute(settings, `idle_session_timeout ${timeoutSeconds || 'reset'} for ${role} in ${database}`, {
+        sql: idleSessionStatement(role, database, timeoutSeconds),
+        database: settings.adminDatabase,
+      });
+    }
+  }
+
   async function onEvent(event: CloudFormationCustomResourceEvent): Promise<DatabaseInitResponse> {
     if (event.RequestType === 'Delete') {
       // Databases hold Dify's data (plugins, vectors): they are kept when the stack or resource goes.
@@ -177,6 +256,7 @@ export function createDatabaseInitHandler(options: DatabaseInitOptions): Databas
       sql: 'CREATE EXTENSION IF NOT EXISTS vector',
       database: settings.vectorDatabase,
     });
+    await applyIdleSessionTimeouts(settings, event.RequestType === 'Update' ? event.OldResourceProperties : undefined);
     log({ step: 'done', databases: settings.databases });
     return {
       PhysicalResourceId: event.RequestType === 'Update' ? event.PhysicalResourceId : DATABASES_PHYSICAL_RESOURCE_ID,

@@ -16,6 +16,19 @@ import { acknowledgeProviderInvokes } from '../nag-suppressions';
  */
 export const AURORA_POSTGRES_MAJOR_VERSION = '16';
 
+/**
+ * Seconds after which PostgreSQL ends a session of the Dify role that sits idle outside a transaction
+ * (`idle_session_timeout`, PostgreSQL 14+), in Dify's main and plugin databases. A 0-ACU cluster pauses only after
+ * `autoPauseSeconds` (at least 300) with no connection at all (Aurora User Guide, "Scaling to Zero ACUs with
+ * automatic pause and resume"), and pooled connections outlive their users: a frozen api Lambda environment keeps
+ * its SQLAlchemy pool open for as long as Lambda keeps the environment. 120 s ends those well before the pause
+ * timer matters, yet a busy pool, used every few seconds, never notices. Clients reconnect by themselves: Dify's
+ * pool pre-pings (SQLALCHEMY_POOL_PRE_PING), and the plugin daemon recycles its connections first
+ * (DB_CONN_MAX_LIFETIME in lib/dify-environment.ts). Not in the vector database: Dify's pgvector client keeps a
+ * psycopg2 pool with no liveness check, reused across batches of one indexing task. See docs/adr/0021.
+ */
+export const IDLE_SESSION_TIMEOUT_SECONDS = 120;
+
 export interface DatabaseProps {
   readonly vpc: ec2.IVpc;
   /**
@@ -30,7 +43,7 @@ export interface DatabaseProps {
   readonly maxAcu?: number;
   /**
    * Idle seconds before a 0-ACU cluster pauses.
-   * @default 600
+   * @default 300
    */
   readonly autoPauseSeconds?: number;
   /**
@@ -82,7 +95,7 @@ export class Database extends Construct {
       writer: rds.ClusterInstance.serverlessV2('Writer', { autoMinorVersionUpgrade: true }),
       serverlessV2MinCapacity: minAcu,
       serverlessV2MaxCapacity: props.maxAcu ?? 2,
-      ...(minAcu === 0 ? { serverlessV2AutoPauseDuration: Duration.seconds(props.autoPauseSeconds ?? 600) } : {}),
+      ...(minAcu === 0 ? { serverlessV2AutoPauseDuration: Duration.seconds(props.autoPauseSeconds ?? 300) } : {}),
       storageEncrypted: true,
       enableDataApi: true,
       backup: { retention: Duration.days(7) },
@@ -123,6 +136,11 @@ export class Database extends Construct {
         SecretArn: this.secret.secretArn,
         Databases: [Database.VECTOR_DATABASE, Database.PLUGIN_DATABASE],
         VectorDatabase: Database.VECTOR_DATABASE,
+        // A cluster that never pauses (minAcu > 0) gains nothing from ending idle sessions: 0 resets the setting.
+        IdleSessionTimeoutSeconds: String(minAcu === 0 ? IDLE_SESSION_TIMEOUT_SECONDS : 0),
+        // Every Dify client (api, workers, beat, plugin daemon, migrations) connects as the master user.
+        IdleSessionRole: Database.USERNAME,
+        IdleSessionDatabases: [Database.MAIN_DATABASE, Database.PLUGIN_DATABASE],
       },
     });
     // The Data API needs a running writer. Depend on the instance only: the whole cluster construct also holds

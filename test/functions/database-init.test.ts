@@ -177,6 +177,129 @@ describe('database-init custom resource', () => {
     },
   );
 
+  describe('idle_session_timeout for the Dify role (docs/adr/0021)', () => {
+    const withTimeout = {
+      ...properties,
+      IdleSessionTimeoutSeconds: '120',
+      IdleSessionRole: 'dify_admin',
+      IdleSessionDatabases: ['dify', 'dify_plugin'],
+    };
+    const alterStatements = (server: FakeRdsData) =>
+      server.statements.filter((s) => s.sql.startsWith('ALTER ROLE')).map(({ sql, database }) => [sql, database]);
+    const update = (
+      resourceProperties: Record<string, unknown>,
+      oldResourceProperties: Record<string, unknown>,
+    ): CloudFormationCustomResourceEvent => ({
+      ...common,
+      RequestType: 'Update',
+      PhysicalResourceId: DATABASES_PHYSICAL_RESOURCE_ID,
+      ResourceProperties: { ...resourceProperties, ServiceToken: common.ServiceToken },
+      OldResourceProperties: { ...oldResourceProperties, ServiceToken: common.ServiceToken },
+    });
+
+    test('Create sets it per database after the databases exist, from the admin database', async () => {
+      const { server, handler } = await setUp(['dify']);
+
+      await handler.onEvent(createEvent(withTimeout));
+
+      expect(alterStatements(server)).toEqual([
+        [`ALTER ROLE "dify_admin" IN DATABASE "dify" SET idle_session_timeout = '120s'`, 'postgres'],
+        [`ALTER ROLE "dify_admin" IN DATABASE "dify_plugin" SET idle_session_timeout = '120s'`, 'postgres'],
+      ]);
+      const sqls = server.statements.map((s) => s.sql);
+      expect(sqls.indexOf('CREATE DATABASE "dify_plugin"')).toBeLessThan(
+        sqls.findIndex((sql) => sql.includes('IN DATABASE "dify_plugin"')),
+      );
+      expect(server.roleSettings).toEqual(
+        new Map([
+          ['dify_admin@dify', new Map([['idle_session_timeout', '120s']])],
+          ['dify_admin@dify_plugin', new Map([['idle_session_timeout', '120s']])],
+        ]),
+      );
+      // The vector database keeps no timeout: Dify's pgvector pool has no liveness check.
+      expect(server.roleSettings.has('dify_admin@dify_pgvector')).toBe(false);
+    });
+
+    test('is idempotent: an Update with the same properties sends the same statements and ends in the same state', async () => {
+      const { server, handler } = await setUp(['dify']);
+      await handler.onEvent(createEvent(withTimeout));
+      const first = alterStatements(server);
+      const stateAfterCreate = new Map([...server.roleSettings].map(([key, value]) => [key, new Map(value)]));
+
+      server.statements.length = 0;
+      await expect(handler.onEvent(update(withTimeout, withTimeout))).resolves.toEqual({
+        PhysicalResourceId: DATABASES_PHYSICAL_RESOURCE_ID,
+        Data: { Databases: 'dify_pgvector,dify_plugin' },
+      });
+
+      expect(alterStatements(server)).toEqual(first);
+      expect(server.roleSettings).toEqual(stateAfterCreate);
+    });
+
+    test('an Update that adds the setting to an older deployment applies it', async () => {
+      const { server, handler } = await setUp(['dify', 'dify_pgvector', 'dify_plugin']);
+
+      await handler.onEvent(update(withTimeout, properties));
+
+      expect(server.roleSettings.get('dify_admin@dify')?.get('idle_session_timeout')).toBe('120s');
+      expect(server.roleSettings.get('dify_admin@dify_plugin')?.get('idle_session_timeout')).toBe('120s');
+    });
+
+    test('a changed value replaces the old one; a database dropped from the list is reset', async () => {
+      const { server, handler } = await setUp(['dify']);
+      await handler.onEvent(createEvent(withTimeout));
+
+      server.statements.length = 0;
+      await handler.onEvent(
+        update({ ...withTimeout, IdleSessionTimeoutSeconds: '90', IdleSessionDatabases: ['dify'] }, withTimeout),
+      );
+
+      expect(alterStatements(server)).toEqual([
+        [`ALTER ROLE "dify_admin" IN DATABASE "dify_plugin" RESET idle_session_timeout`, 'postgres'],
+        [`ALTER ROLE "dify_admin" IN DATABASE "dify" SET idle_session_timeout = '90s'`, 'postgres'],
+      ]);
+      expect(server.roleSettings).toEqual(new Map([['dify_admin@dify', new Map([['idle_session_timeout', '90s']])]]));
+    });
+
+    test('0 resets it (a cluster that never pauses), and so does removing the properties', async () => {
+      const { server, handler } = await setUp(['dify']);
+      await handler.onEvent(createEvent(withTimeout));
+
+      await handler.onEvent(update({ ...withTimeout, IdleSessionTimeoutSeconds: '0' }, withTimeout));
+      expect(server.roleSettings).toEqual(new Map());
+
+      await handler.onEvent(createEvent(withTimeout));
+      server.statements.length = 0;
+      await handler.onEvent(update(properties, withTimeout));
+      expect(alterStatements(server)).toEqual([
+        [`ALTER ROLE "dify_admin" IN DATABASE "dify" RESET idle_session_timeout`, 'postgres'],
+        [`ALTER ROLE "dify_admin" IN DATABASE "dify_plugin" RESET idle_session_timeout`, 'postgres'],
+      ]);
+      expect(server.roleSettings).toEqual(new Map());
+    });
+
+    test('without the properties no ALTER ROLE is sent', async () => {
+      const { server, handler } = await setUp([]);
+      await handler.onEvent(createEvent());
+      expect(alterStatements(server)).toEqual([]);
+    });
+
+    test.each([
+      ['IdleSessionTimeoutSeconds', { ...withTimeout, IdleSessionTimeoutSeconds: '2m' }, /not a whole number/],
+      ['IdleSessionTimeoutSeconds', { ...withTimeout, IdleSessionTimeoutSeconds: '-1' }, /not a whole number/],
+      ['IdleSessionTimeoutSeconds', { ...withTimeout, IdleSessionTimeoutSeconds: '86401' }, /not a whole number/],
+      ['IdleSessionRole', { ...withTimeout, IdleSessionRole: 'x"; DROP ROLE y; --' }, /not an accepted/],
+      ['IdleSessionDatabases', { ...withTimeout, IdleSessionDatabases: [] }, /at least one value/],
+      ['IdleSessionDatabases', { ...withTimeout, IdleSessionDatabases: ['Dify'] }, /not an accepted/],
+    ])('invalid %s is rejected before any SQL runs', async (property, badProperties, message) => {
+      const { server, handler } = await setUp([]);
+      const error = (await handler.onEvent(createEvent(badProperties)).catch((caught) => caught)) as Error;
+      expect(error.message).toContain(property);
+      expect(error.message).toMatch(message);
+      expect(server.statements).toHaveLength(0);
+    });
+  });
+
   test('Delete keeps the databases and runs no SQL', async () => {
     const { server, handler } = await setUp(['dify_pgvector', 'dify_plugin']);
     const event: CloudFormationCustomResourceEvent = {

@@ -20,6 +20,11 @@ export interface FakeRdsData extends LocalServer {
   readonly databases: Set<string>;
   /** database name → extensions created in it */
   readonly extensions: Map<string, Set<string>>;
+  /**
+   * Per-role, per-database defaults as pg_db_role_setting keeps them (`ALTER ROLE … IN DATABASE … SET`):
+   * `<role>@<database>` → parameter → value.
+   */
+  readonly roleSettings: Map<string, Map<string, string>>;
   /** How many upcoming calls answer DatabaseResumingException, as a cluster waking from 0 ACU does. */
   resumingResponsesLeft: number;
 }
@@ -35,9 +40,15 @@ function jsonResponse(body: unknown): Response {
   return new Response(JSON.stringify(body), { status: 200, headers: { 'content-type': 'application/json' } });
 }
 
-export async function startFakeRdsData(options: { existingDatabases: string[] }): Promise<FakeRdsData> {
+export async function startFakeRdsData(options: {
+  existingDatabases: string[];
+  /** Roles that exist. @default ['dify_admin'] (the master user the secret names) */
+  roles?: string[];
+}): Promise<FakeRdsData> {
   const databases = new Set(['postgres', 'template0', 'template1', ...options.existingDatabases]);
+  const roles = new Set(options.roles ?? ['dify_admin']);
   const extensions = new Map<string, Set<string>>();
+  const roleSettings = new Map<string, Map<string, string>>();
   const statements: RecordedStatement[] = [];
   const state = { resumingResponsesLeft: 0 };
   const app = new Hono();
@@ -93,6 +104,24 @@ export async function startFakeRdsData(options: { existingDatabases: string[] })
       extensions.set(connectedTo, installed);
       return jsonResponse({ records: [], numberOfRecordsUpdated: 0 });
     }
+    const alterRole =
+      /^ALTER ROLE "([a-z0-9_]+)" IN DATABASE "([a-z0-9_]+)" (?:SET ([a-z_]+) = '([^']*)'|RESET ([a-z_]+))$/.exec(
+        statement.sql,
+      );
+    if (alterRole) {
+      const [, role, database, setName, setValue, resetName] = alterRole;
+      if (!roles.has(role)) return errorResponse('BadRequestException', `ERROR: role "${role}" does not exist`);
+      if (!databases.has(database)) {
+        return errorResponse('BadRequestException', `ERROR: database "${database}" does not exist`);
+      }
+      const key = `${role}@${database}`;
+      const current = roleSettings.get(key) ?? new Map<string, string>();
+      if (setName !== undefined) current.set(setName, setValue);
+      else current.delete(resetName);
+      if (current.size > 0) roleSettings.set(key, current);
+      else roleSettings.delete(key);
+      return jsonResponse({ records: [], numberOfRecordsUpdated: 0 });
+    }
     return errorResponse('BadRequestException', `ERROR: this stand-in does not understand: ${statement.sql}`);
   });
 
@@ -102,6 +131,7 @@ export async function startFakeRdsData(options: { existingDatabases: string[] })
     statements,
     databases,
     extensions,
+    roleSettings,
     get resumingResponsesLeft() {
       return state.resumingResponsesLeft;
     },
