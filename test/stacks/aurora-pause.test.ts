@@ -91,8 +91,12 @@ describe('Aurora can pause once the backend sleeps (docs/adr/0021)', () => {
   });
 
   test('Dify pre-pings pooled connections, so one the server ended is replaced, not failed', () => {
-    const apiImage = difyApiEnvironments(pausing);
-    for (const environment of apiImage) expect(environment.SQLALCHEMY_POOL_PRE_PING).toBe('true');
+    const apiFunctions = resourcesOfType(pausing, 'AWS::Lambda::Function')
+      .map(([, fn]) => lambdaEnvironment(fn))
+      .filter((environment) => environment.DB_HOST !== undefined);
+    const clients = [...difyApiEnvironments(pausing), ...apiFunctions];
+    expect(apiFunctions.length).toBeGreaterThan(0);
+    for (const environment of clients) expect(environment.SQLALCHEMY_POOL_PRE_PING).toBe('true');
   });
 });
 
