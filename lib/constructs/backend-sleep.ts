@@ -128,7 +128,7 @@ export class BackendSleep extends Construct {
         id: 'AwsSolutions-IAM5[Resource::*]',
         reason:
           'cloudwatch:GetMetricData has no resource-level permissions ("Actions, resources, and condition keys for ' +
-          'Amazon CloudWatch", Service Authorization Reference); Lambda VPC network interface actions need "*" too.',
+          'Amazon CloudWatch", Service Authorization Reference); it reads metrics only, of the relay function.',
       },
       {
         id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
