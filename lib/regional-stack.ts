@@ -203,6 +203,7 @@ export class DifyRegionalStack extends Stack {
         timeoutSeconds: config.api.timeoutSeconds,
         provisionedConcurrency: config.api.provisionedConcurrency,
         snapStart: config.api.snapStart,
+        ...(config.backend.sleep.mode !== 'off' ? { wakeService: backend.target } : {}),
       });
       const web = new WebFunction(this, 'Web', {
         difyVersion: config.difyVersion,

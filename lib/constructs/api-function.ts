@@ -13,6 +13,7 @@ import { Construct } from 'constructs';
 import { FORWARDED_AUTHORIZATION_HEADER } from '../../edge/constants';
 import { PROJECT_ROOT } from '../bundled-function';
 import { API_PORT, ContainerSettings, apiServerEnvironment } from '../dify-environment';
+import type { BackendServiceTarget } from './backend-service';
 import { lambdaSecretEnvironment } from './lambda-secrets';
 
 export interface ApiFunctionProps {
@@ -42,6 +43,12 @@ export interface ApiFunctionProps {
    * @default false
    */
   readonly snapStart?: boolean;
+  /**
+   * The backend service to start when a request finds it asleep; also makes the api record real use for the sleep
+   * controller (backend sleep, docs/adr/0018; functions/dify-api-image/backend_wake.py).
+   * @default undefined (the backend always runs; the api neither records use nor calls ECS)
+   */
+  readonly wakeService?: BackendServiceTarget;
 }
 
 /** Warning id when provisioned concurrency is configured (it needs a raised account concurrency quota). */
@@ -51,6 +58,9 @@ export const PROVISIONED_CONCURRENCY_QUOTA_WARNING = 'dify-edge:provisionedConcu
 export const SNAPSTART_HOOK_PREFIX = '/_snapstart/';
 export const SNAPSTART_BEFORE_CHECKPOINT_PATH = `${SNAPSTART_HOOK_PREFIX}before-checkpoint`;
 export const SNAPSTART_AFTER_RESTORE_PATH = `${SNAPSTART_HOOK_PREFIX}after-restore`;
+
+/** `<cluster>/<service>` the api's middleware starts when the backend sleeps (functions/dify-api-image/backend_wake.py). */
+export const WAKE_VARIABLE = 'DIFY_EDGE_WAKE';
 
 /** Info id printed at synth while SnapStart is off (it is opt-in, docs/adr/0017). */
 export const SNAPSTART_OPT_IN_INFO = 'dify-edge:snapStartOptIn';
@@ -120,6 +130,8 @@ export class ApiFunction extends Construct {
             AWS_LWA_SNAPSTART_AFTER_RESTORE_PATH: SNAPSTART_AFTER_RESTORE_PATH,
           }
         : {}),
+      // Names, not ARNs: this environment is close to Lambda's 4 KB limit (test/stacks/api-environment-size.test.ts).
+      ...(props.wakeService ? { [WAKE_VARIABLE]: props.wakeService.shortName } : {}),
       AWS_LWA_INVOKE_MODE: 'response_stream',
       // OAC overwrites Authorization; the edge moves the viewer's into this header and LWA puts it back.
       AWS_LWA_AUTHORIZATION_SOURCE: FORWARDED_AUTHORIZATION_HEADER,
@@ -147,6 +159,12 @@ export class ApiFunction extends Construct {
       ...(props.snapStart ? { snapStart: lambda.SnapStartConf.ON_PUBLISHED_VERSIONS } : {}),
     });
     props.bucket.grantReadWrite(this.function);
+    if (props.wakeService) {
+      // Only this service, and only UpdateService: the middleware asks for desiredCount 1 and nothing else.
+      role.addToPolicy(
+        new iam.PolicyStatement({ actions: ['ecs:UpdateService'], resources: [props.wakeService.serviceArn] }),
+      );
+    }
 
     this.alias = new lambda.Alias(this, 'LiveAlias', {
       aliasName: LIVE_ALIAS,

@@ -62,6 +62,15 @@ export const NON_DIFY_READERS: readonly NonDifyReader[] = [
     readerFile: 'functions/dify-api-image/secrets_loader.py',
   },
   {
+    // Set only with backend sleep on (backend.sleep.mode other than 'off'): `<cluster>/<service>` to wake.
+    name: 'DIFY_EDGE_WAKE',
+    images: ['dify-api'],
+    lambdaOnly: true,
+    reader: "our api image: its entry script then loads the wake middleware around Dify's app",
+    source: 'functions/dify-api-image/backend_wake.py',
+    readerFile: 'functions/dify-api-image/backend_wake.py',
+  },
+  {
     name: 'DIFY_EDGE_SITE_URL_SECRET',
     images: ['dify-web'],
     lambdaOnly: true,

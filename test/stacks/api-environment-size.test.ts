@@ -2,13 +2,15 @@
  * Lambda rejects a function whose environment exceeds 4 KB, measured as the JSON of the whole variable map (Lambda DG
  * "Working with Lambda environment variables", quotas). The api function's map holds long generated names (secret
  * ARNs, endpoints), so it is measured here with realistic worst-case values substituted for every token, in the
- * largest configurations this app can build, against a 3 KB budget that leaves room for future settings.
+ * largest configurations this app can build, against a 3.25 KB budget that leaves room for future settings.
  */
 import { EVERYTHING_ON } from './configurations';
 import { realisticResolver } from './realistic-values';
 import { functionByDescription, lambdaEnvironment, removeSynthOutputs, synthTemplates } from './template-helpers';
 
-const BUDGET_BYTES = 3 * 1024;
+// 3.25 KB since backend sleep: its wake target names the CloudFormation-generated cluster (about 135 B with a
+// 64-character stack prefix), which took the SnapStart worst case to 3,101 B; about 1 KB stays under Lambda's limit.
+const BUDGET_BYTES = 3.25 * 1024;
 const LAMBDA_LIMIT_BYTES = 4 * 1024;
 const LONGEST_PREFIX = 'P'.repeat(64);
 const LONG_DOMAIN = `${'a'.repeat(60)}.${'b'.repeat(60)}.${'c'.repeat(60)}.example.com`;
@@ -47,6 +49,9 @@ describe.each(WORST_CASES)("the api function's environment (%s)", (_name, overri
       Object.entries(lambdaEnvironment(apiFunctions[0][1])).map(([name, value]) => [name, resolve(value)]),
     );
     const size = Buffer.byteLength(JSON.stringify(variables), 'utf8');
+    // Backend sleep is on in every case here (its default in lambda hosting): the wake target is measured too.
+    expect(variables.DIFY_EDGE_WAKE).toMatch(/^[^/]+\/dify-backend$/);
+    if (process.env.PRINT_ENVIRONMENT_SIZE) process.stdout.write(`${_name}: ${size} bytes\n`);
     expect(size).toBeLessThan(BUDGET_BYTES);
     expect(BUDGET_BYTES).toBeLessThan(LAMBDA_LIMIT_BYTES);
   });

@@ -43,6 +43,9 @@ export function realisticResolver(template: CfnTemplate, stackName: string): (va
       }
       case 'AWS::S3::Bucket':
         return generatedName(stackName.toLowerCase(), logicalId.toLowerCase(), 63);
+      case 'AWS::ECS::Cluster':
+        // Ref is the cluster name; CloudFormation generates `<stack>-<logical id>-<random>` (up to 255 characters).
+        return generatedName(stackName, logicalId, 255);
       default:
         throw new Error(`no realistic value for Ref of ${type} (${logicalId})`);
     }
