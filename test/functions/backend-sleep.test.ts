@@ -5,6 +5,7 @@
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { ECSClient } from '@aws-sdk/client-ecs';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { createClient } from '@redis/client';
 import * as net from 'node:net';
 import {
   decide,
@@ -559,5 +560,35 @@ describe('handler against local stand-ins', () => {
     await expect(runController(settings(), clients())).rejects.toThrow(/not found/);
     expect(logs.at(-1)).toMatchObject({ action: 'stay', error: expect.stringMatching(/MISSING/) });
     expect(updates()).toEqual([]);
+  });
+});
+
+describe('the Redis stand-in', () => {
+  test('also speaks RESP3 (HELLO 3 AUTH default <token>, maps) and refuses commands before AUTH', async () => {
+    const redis = await startFakeRedis({ password: TOKEN });
+    try {
+      redis.db(0).set(RUNNING_KEY, new Map([['ecs1:c1', '1 tasks.x']]));
+      const client = createClient({
+        socket: { host: redis.host, port: redis.port, reconnectStrategy: false },
+        password: TOKEN,
+        RESP: 3,
+      });
+      client.on('error', () => undefined);
+      await client.connect();
+      expect(await client.hGetAll(RUNNING_KEY)).toEqual({ 'ecs1:c1': '1 tasks.x' });
+      client.destroy();
+      expect(redis.commandsNamed('HELLO')[0].args).toEqual(['HELLO', '3', 'AUTH', 'default', TOKEN]);
+
+      const anonymous = createClient({
+        socket: { host: redis.host, port: redis.port, reconnectStrategy: false },
+        RESP: 2,
+      });
+      anonymous.on('error', () => undefined);
+      await anonymous.connect();
+      await expect(anonymous.get(LAST_USE_KEY)).rejects.toThrow(/NOAUTH/);
+      anonymous.destroy();
+    } finally {
+      await redis.close();
+    }
   });
 });
