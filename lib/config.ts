@@ -89,7 +89,9 @@ export interface UploadsConfig {
   /**
    * `relay`: uploads go through the upload relay on Lambda, up to what a function URL accepts (Dify's UI refuses
    * larger files). `full`: uploads go through a CloudFront VPC origin and an internal ALB to the backend's internal
-   * api, with Dify's own limits (15 MB documents, 50 MB audio, …); adds an ALB (≈ $16/month). Lambda hosting only.
+   * api, with Dify's own limits (15 MB documents, 50 MB audio, …); adds an ALB (≈ $16-18/month) and makes the
+   * distribution ineligible for the CloudFront flat-rate plans (docs/adr/0019: pay-as-you-go CloudFront and WAF).
+   * Lambda hosting only.
    * @default 'relay'
    */
   readonly mode: UploadsMode;

@@ -470,7 +470,16 @@ export function estimateCosts(inputs: CostInputs): CostEstimate {
   const lambdaLines: CostLine[] = [];
   const totalViewerRequests = viewerRequests + chats;
   const cf = prices.cloudfront;
-  if (inputs.cloudfrontPlan === 'payg') {
+  // uploads.mode 'full' sends Authorization through a custom cache policy, which makes the distribution ineligible for
+  // the flat-rate plans (docs/adr/0019): CloudFront and WAF are then billed pay-as-you-go whatever was asked for.
+  const cloudfrontPlan: CloudFrontPlan = inputs.uploadsMode === 'full' ? 'payg' : inputs.cloudfrontPlan;
+  if (cloudfrontPlan !== inputs.cloudfrontPlan) {
+    notes.push(
+      `uploads 'full' makes the distribution ineligible for the CloudFront flat-rate plans (docs/adr/0019): ` +
+        `priced pay-as-you-go instead of the ${inputs.cloudfrontPlan} plan.`,
+    );
+  }
+  if (cloudfrontPlan === 'payg') {
     const billableRequests = Math.max(0, totalViewerRequests - cf.freeRequestsPerMonth.usd);
     const billableGb = Math.max(0, transferGb - cf.freeTransferGbPerMonth.usd);
     lambdaLines.push({
@@ -480,8 +489,8 @@ export function estimateCosts(inputs: CostInputs): CostEstimate {
     });
   } else {
     const fitsFree = totalViewerRequests <= cf.flatFreePlanRequests.usd && transferGb <= cf.flatFreePlanTransferGb.usd;
-    const plan = inputs.cloudfrontPlan === 'free' && fitsFree ? 'Free' : 'Pro';
-    if (inputs.cloudfrontPlan === 'free' && !fitsFree) {
+    const plan = cloudfrontPlan === 'free' && fitsFree ? 'Free' : 'Pro';
+    if (cloudfrontPlan === 'free' && !fitsFree) {
       notes.push('Traffic exceeds the CloudFront flat-rate Free plan (1 M requests, 100 GB): priced as Pro.');
     }
     if (plan === 'Pro' && totalViewerRequests > cf.flatProPlanRequests.usd) {
@@ -496,7 +505,7 @@ export function estimateCosts(inputs: CostInputs): CostEstimate {
     });
   }
   lambdaLines.push(
-    inputs.cloudfrontPlan === 'payg'
+    cloudfrontPlan === 'payg'
       ? {
           item: 'WAF web ACL',
           usd:

@@ -265,6 +265,17 @@ describe('cost model: lines', () => {
     expect(() => line(low, 'lambda', /internal ALB/)).toThrow();
   });
 
+  test("uploads 'full' cannot use a flat-rate plan: CloudFront and WAF are priced pay-as-you-go, with a note", () => {
+    const freePlan = { ...low, cloudfrontPlan: 'free' as const };
+    const full = { ...freePlan, uploadsMode: 'full' as const };
+    expect(line(freePlan, 'lambda', /^WAF/)).toBe(0);
+    expect(line(full, 'lambda', /^WAF/)).toBeGreaterThan(5);
+    expect(() => line(full, 'lambda', /flat-rate/)).toThrow();
+    expect(line(full, 'lambda', /CloudFront \(pay-as-you-go\)/)).toBeGreaterThanOrEqual(0);
+    expect(estimateCosts(full).notes.join(' ')).toMatch(/ineligible for the CloudFront flat-rate plans/);
+    expect(design(full, 'lambda').total).toBeGreaterThan(design(freePlan, 'lambda').total + 16);
+  });
+
   test('Aurora is priced at the configured ACU while awake', () => {
     const busy = { ...low, auroraAcu: 2 };
     expect(line(busy, 'lambda', /^Aurora Serverless v2 \(ACU\)$/)).toBeCloseTo(
