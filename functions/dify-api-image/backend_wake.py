@@ -223,8 +223,9 @@ class BackendWake:
 
     # --- readiness and wake -------------------------------------------------------------------------------------
     def probe_in_background(self) -> None:
-        if self.probe.cached() is not None:
-            if self.probe.cached() is False:
+        cached = self.probe.cached()
+        if cached is not None:
+            if not cached:
                 self.request_wake()
             return
         with self.lock:

@@ -103,7 +103,7 @@ def on_worker_ready(**_: Any) -> None:
         ]
         if stale:
             client.hdel(RUNNING_KEY, *stale)
-        logger.info('dify-edge: worker ready in task %s; cleared %d running-task field(s) of other tasks', own, len(stale))
+        logger.info('dify-edge: worker ready in task %s; cleared %d field(s) of other tasks', own, len(stale))
     except Exception as error:  # noqa: BLE001 - the worker must start anyway
         logger.warning('dify-edge: cannot clear running-task fields of other tasks: %s', error)
 

@@ -59,7 +59,7 @@ export const SNAPSTART_HOOK_PREFIX = '/_snapstart/';
 export const SNAPSTART_BEFORE_CHECKPOINT_PATH = `${SNAPSTART_HOOK_PREFIX}before-checkpoint`;
 export const SNAPSTART_AFTER_RESTORE_PATH = `${SNAPSTART_HOOK_PREFIX}after-restore`;
 
-/** `<cluster>/<service>` the api's middleware starts when the backend sleeps (functions/dify-api-image/backend_wake.py). */
+/** `<cluster>/<service>` the api starts when the backend sleeps (functions/dify-api-image/backend_wake.py). */
 export const WAKE_VARIABLE = 'DIFY_EDGE_WAKE';
 
 /** Info id printed at synth while SnapStart is off (it is opt-in, docs/adr/0017). */

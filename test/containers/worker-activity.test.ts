@@ -197,7 +197,8 @@ describe('worker_activity.py (the hook, with the stand-ins above)', () => {
 const CELERY_STAND_IN = `#!/usr/bin/env python3
 import json, os, sys, time
 with open(os.environ['STANDIN_OUT'], 'w') as out:
-    json.dump({'argv': sys.argv[1:], 'env': {k: os.environ.get(k) for k in ('LANG', 'LC_ALL', 'PYTHONIOENCODING', 'PYTHONPATH')}}, out)
+    names = ('LANG', 'LC_ALL', 'PYTHONIOENCODING', 'PYTHONPATH')
+    json.dump({'argv': sys.argv[1:], 'env': {k: os.environ.get(k) for k in names}}, out)
 if os.environ.get('STANDIN_STAY') == '1':
     time.sleep(30)
 `;
