@@ -307,24 +307,28 @@ describe('backend on Fargate Spot (default configuration)', () => {
     expect(at(propsOf(view.service), 'NetworkConfiguration', 'AwsvpcConfiguration', 'AssignPublicIp')).toBe('DISABLED');
   });
 
-  test('PostgreSQL and Valkey accept the api function and the backend task on their ports', () => {
+  test('PostgreSQL and Valkey accept the api function and the backend task on their ports (Valkey also the sleep controller)', () => {
     const backendSg = onlySecurityGroup(
       at(propsOf(view.service), 'NetworkConfiguration', 'AwsvpcConfiguration', 'SecurityGroups'),
     );
     const apiSg = onlySecurityGroup(
       at(propsOf(resource(regional, outputTarget(regional, 'ApiFunctionName'))), 'VpcConfig', 'SecurityGroupIds'),
     );
+    // The backend sleep controller reads last use, running tasks and Celery's queues (docs/adr/0018).
+    const sleepSg = onlySecurityGroup(
+      at(propsOf(functionByDescription(regional, 'Dify backend sleep controller')[1]), 'VpcConfig', 'SecurityGroupIds'),
+    );
     const [, cluster] = onlyResource(regional, 'AWS::RDS::DBCluster');
     const [, cache] = onlyResource(regional, 'AWS::ElastiCache::ReplicationGroup');
-    const checks: Array<[string, number]> = [
-      [onlySecurityGroup(propsOf(cluster).VpcSecurityGroupIds), 5432],
-      [onlySecurityGroup(propsOf(cache).SecurityGroupIds), 6379],
+    const checks: Array<[string, number, string[]]> = [
+      [onlySecurityGroup(propsOf(cluster).VpcSecurityGroupIds), 5432, [apiSg, backendSg]],
+      [onlySecurityGroup(propsOf(cache).SecurityGroupIds), 6379, [apiSg, backendSg, sleepSg]],
     ];
-    for (const [groupId, port] of checks) {
+    for (const [groupId, port, expected] of checks) {
       const sources = ingressRulesOf(regional, groupId)
         .filter((rule) => rule.protocol === 'tcp' && rule.fromPort === port && rule.toPort === port)
         .map((rule) => rule.sourceGroup);
-      expect(new Set(sources)).toEqual(new Set([apiSg, backendSg]));
+      expect(new Set(sources)).toEqual(new Set(expected));
     }
   });
 
