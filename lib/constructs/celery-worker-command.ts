@@ -31,7 +31,8 @@ export const CELERY_WORKER_COMMAND = [
   '-c ${CELERY_WORKER_CONCURRENCY:-${CELERY_WORKER_AMOUNT:-1}}',
   '--max-tasks-per-child ${MAX_TASKS_PER_CHILD:-50}',
   '--loglevel ${LOG_LEVEL:-INFO}',
-  '-Q ${CELERY_WORKER_QUEUES}',
+  // `$NAME`, not `${NAME}`: CloudFormation's template validation takes `${NAME}` for an Fn::Sub parameter (E1029).
+  '-Q $CELERY_WORKER_QUEUES',
   '--prefetch-multiplier=${CELERY_PREFETCH_MULTIPLIER:-1}',
 ].join(' ');
 
