@@ -1,5 +1,8 @@
 import { Template } from 'aws-cdk-lib/assertions';
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { SynthesizedDifyApp, synthDifyApp } from '../support/synth';
 
 /** The parts of a synthesized CloudFormation resource these tests read. */
@@ -47,14 +50,55 @@ export interface SynthOptions {
   readonly bundle?: boolean;
 }
 
+const PROJECT_ROOT = path.join(__dirname, '..', '..');
+/** Everything a synthesized template can depend on: if none of it changed, neither did the template. */
+const SYNTH_INPUTS = ['lib', 'functions', 'edge', 'bin', 'cdk.json', 'package-lock.json', 'test/support'];
+/** Environment variables the CDK app or the CDK itself reads while synthesizing. */
+const SYNTH_ENVIRONMENT = ['CDK_DEFAULT_ACCOUNT', 'CDK_DEFAULT_REGION', 'AWS_REGION', 'AWS_DEFAULT_REGION'];
+
+function hashInputs(hash: ReturnType<typeof createHash>, file: string): void {
+  const stat = fs.statSync(file);
+  if (stat.isDirectory()) {
+    for (const entry of fs.readdirSync(file).sort()) {
+      if (entry === 'node_modules' || entry === '__pycache__') continue;
+      hashInputs(hash, path.join(file, entry));
+    }
+    return;
+  }
+  hash.update(path.relative(PROJECT_ROOT, file)).update('\0').update(fs.readFileSync(file)).update('\0');
+}
+
+let inputsHash: string | undefined;
+/** One hash of the synth inputs per test file (jest gives each file its own module registry). */
+function synthInputsHash(): string {
+  if (inputsHash === undefined) {
+    const hash = createHash('sha256');
+    for (const input of SYNTH_INPUTS) {
+      const file = path.join(PROJECT_ROOT, input);
+      if (fs.existsSync(file)) hashInputs(hash, file);
+    }
+    for (const name of SYNTH_ENVIRONMENT) hash.update(`${name}=${process.env[name] ?? ''}\0`);
+    inputsHash = hash.digest('hex').slice(0, 24);
+  }
+  return inputsHash;
+}
+
 /**
- * Synthesizes the real app once (callers keep the result for a whole describe block) and remembers its cloud
- * assembly directory so {@link removeSynthOutputs} can delete it.
+ * Where synthesized templates are kept between test files of one run (and later runs with the same sources): most
+ * test files synthesize the default configuration, and one synth costs several seconds on a 2-core machine. The key
+ * is the hash of every synth input and of the overrides, so a changed source never reads a stale template.
+ * DIFY_EDGE_SYNTH_CACHE=off turns it off.
  */
-export function synthTemplates(
-  overrides: Record<string, unknown> = {},
-  options: SynthOptions = {},
-): SynthesizedTemplates {
+function cacheFile(overrides: Record<string, unknown>, options: SynthOptions): string | undefined {
+  if (process.env.DIFY_EDGE_SYNTH_CACHE === 'off') return undefined;
+  const key = createHash('sha256')
+    .update(JSON.stringify({ overrides, bundle: options.bundle === true }))
+    .digest('hex')
+    .slice(0, 24);
+  return path.join(os.tmpdir(), 'dify-edge-synth-cache', synthInputsHash(), `${key}.json`);
+}
+
+function synthesize(overrides: Record<string, unknown>, options: SynthOptions): SynthesizedDifyApp {
   // The App reads extra context from CDK_CONTEXT_JSON, the way the CLI passes it. The CLI sets
   // `aws:cdk:bundling-stacks` to the stacks it is about to deploy; an empty list bundles none. Jest gives every test
   // file its own copy of process.env, and the previous value is restored right after the synth anyway.
@@ -68,11 +112,45 @@ export function synthTemplates(
     else process.env.CDK_CONTEXT_JSON = previous;
   }
   synthOutdirs.push(synthesized.app.outdir);
-  return {
+  return synthesized;
+}
+
+/**
+ * Synthesizes the real app (callers keep the result for a whole describe block) and remembers its cloud assembly
+ * directory so {@link removeSynthOutputs} can delete it. The templates may come from the synth cache (see
+ * cacheFile); `synthesized` (the App, its assembly directory) is then built on first access.
+ */
+export function synthTemplates(
+  overrides: Record<string, unknown> = {},
+  options: SynthOptions = {},
+): SynthesizedTemplates {
+  const file = cacheFile(overrides, options);
+  if (file !== undefined && fs.existsSync(file)) {
+    const cached = JSON.parse(fs.readFileSync(file, 'utf8')) as { regional: CfnTemplate; edge: CfnTemplate };
+    let app: SynthesizedDifyApp | undefined;
+    return {
+      get synthesized() {
+        app ??= synthesize(overrides, options);
+        return app;
+      },
+      regional: cached.regional,
+      edge: cached.edge,
+    };
+  }
+  const synthesized = synthesize(overrides, options);
+  const result = {
     synthesized,
     regional: templateJson(synthesized.regionalTemplate),
     edge: templateJson(synthesized.edgeTemplate),
   };
+  if (file !== undefined) {
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    // Write then rename: a reader never sees half a file, even with several jest workers.
+    const partial = `${file}.${process.pid}.partial`;
+    fs.writeFileSync(partial, JSON.stringify({ regional: result.regional, edge: result.edge }));
+    fs.renameSync(partial, file);
+  }
+  return result;
 }
 
 /** Deletes the cloud assemblies written by {@link synthTemplates} (each stages the Docker contexts of the images). */
