@@ -22,7 +22,10 @@
  * - plugin packages and bundles: api/controllers/console/workspace/plugin.py (`plugin/upload/pkg`, `/bundle`,
  *   `/github`, all under one pattern);
  * - DSL imports (YAML inside JSON, no size limit of their own): api/controllers/console/app/app_import.py,
- *   api/controllers/console/datasets/rag_pipeline/rag_pipeline_import.py.
+ *   api/controllers/console/datasets/rag_pipeline/rag_pipeline_import.py;
+ * - webhook triggers: `/triggers/webhook/<id>` and its debug variant (Dify accepts bodies up to
+ *   WEBHOOK_REQUEST_BODY_MAX_SIZE, 10 MiB: api/configs/feature/__init__.py:199), from senders outside Dify that
+ *   cannot shrink their payloads. The webhook id in the path is the secret; the relay forwards it unchanged.
  */
 export const RELAY_API_PATH_PATTERNS = [
   '/console/api/files/upload',
@@ -40,6 +43,7 @@ export const RELAY_API_PATH_PATTERNS = [
   '/console/api/workspaces/current/plugin/upload/*',
   '/console/api/apps/imports',
   '/console/api/rag/pipelines/imports',
+  '/triggers/webhook*',
 ] as const;
 
 /**

@@ -176,6 +176,25 @@ describe('upload relay: CloudFront → relay function URL → SigV4 → api func
     expect(jsonOf<AppEcho>(answer)).toMatchObject({ bodySha256: sha256Hex(body), authorization: 'Bearer app-key' });
   });
 
+  test('a 3 MB webhook payload (over the 1 MB the edge can sign) reaches the api byte-identical and signed', async () => {
+    const body = Buffer.from(JSON.stringify({ event: 'bulk', rows: 'データ'.repeat(350_000) }));
+    expect(body.length).toBeGreaterThan(3 * MB);
+    const answer = await cloudFrontSends({
+      method: 'POST',
+      path: '/triggers/webhook/3f1c0e9a-hook?source=crm',
+      headers: { 'content-type': 'application/json' },
+      body,
+    });
+    expect(answer.status).toBe(200);
+    expect(jsonOf<AppEcho>(answer)).toMatchObject({
+      method: 'POST',
+      path: '/triggers/webhook/3f1c0e9a-hook',
+      querystring: 'source=crm',
+      bodyBytes: body.length,
+      bodySha256: sha256Hex(body),
+    });
+  });
+
   test('a DSL import (JSON) passes with its UTF-8 text intact', async () => {
     const body = Buffer.from(
       JSON.stringify({ mode: 'yaml-content', yaml_content: 'app:\n  name: 見積もり\n'.repeat(40000) }),
@@ -290,6 +309,9 @@ describe('upload relay: only CloudFront, only the allow-list', () => {
     expect(relayTarget('/console/api/apps/1/annotations/batch-import')).toBe('api');
     expect(relayTarget('/console/api/workspaces/current/plugin/upload/bundle')).toBe('api');
     expect(relayTarget('/console/api/rag/pipelines/imports')).toBe('api');
+    expect(relayTarget('/triggers/webhook/3f1c0e9a-hook')).toBe('api');
+    expect(relayTarget('/triggers/webhook-debug/3f1c0e9a-hook')).toBe('api');
+    expect(relayTarget('/triggers/plugin/anything')).toBeUndefined();
     expect(relayTarget('/e/hook/anything')).toBe('plugin-endpoint');
     expect(relayTarget('/console/api/FILES/upload')).toBeUndefined();
   });
