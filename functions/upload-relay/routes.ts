@@ -22,10 +22,7 @@
  * - plugin packages and bundles: api/controllers/console/workspace/plugin.py (`plugin/upload/pkg`, `/bundle`,
  *   `/github`, all under one pattern);
  * - DSL imports (YAML inside JSON, no size limit of their own): api/controllers/console/app/app_import.py,
- *   api/controllers/console/datasets/rag_pipeline/rag_pipeline_import.py;
- * - webhook triggers: `/triggers/webhook/<id>` and its debug variant (Dify accepts bodies up to
- *   WEBHOOK_REQUEST_BODY_MAX_SIZE, 10 MiB: api/configs/feature/__init__.py:199), from senders outside Dify that
- *   cannot shrink their payloads. The webhook id in the path is the secret; the relay forwards it unchanged.
+ *   api/controllers/console/datasets/rag_pipeline/rag_pipeline_import.py.
  */
 export const RELAY_API_PATH_PATTERNS = [
   '/console/api/files/upload',
@@ -43,8 +40,16 @@ export const RELAY_API_PATH_PATTERNS = [
   '/console/api/workspaces/current/plugin/upload/*',
   '/console/api/apps/imports',
   '/console/api/rag/pipelines/imports',
-  '/triggers/webhook*',
 ] as const;
+
+/**
+ * Webhook triggers: `/triggers/webhook/<id>` and its debug variant. Dify accepts bodies up to
+ * WEBHOOK_REQUEST_BODY_MAX_SIZE (10 MiB, api/configs/feature/__init__.py:199) from senders outside Dify that cannot
+ * shrink their payloads; the webhook id in the path is the secret, forwarded unchanged. Forwarded to the api like the
+ * upload routes, but on the relay in every `uploads.mode`: through the api a webhook also wakes a sleeping backend
+ * (docs/adr/0018), which the full-size path's ALB cannot.
+ */
+export const WEBHOOK_PATH_PATTERN = '/triggers/webhook*';
 
 /**
  * Plugin endpoints: Dify's compose nginx sends `/e/` to the plugin daemon (docker/nginx/conf.d/default.conf.template
@@ -101,7 +106,7 @@ function patternExpression(pattern: string): RegExp {
   return new RegExp(`^${escaped}$`);
 }
 
-const API_EXPRESSIONS = RELAY_API_PATH_PATTERNS.map(patternExpression);
+const API_EXPRESSIONS = [...RELAY_API_PATH_PATTERNS, WEBHOOK_PATH_PATTERN].map(patternExpression);
 const PLUGIN_ENDPOINT_EXPRESSION = patternExpression(PLUGIN_ENDPOINT_PATH_PATTERN);
 
 /** Where the relay sends a path, decided exactly as CloudFront matches the behaviours' path patterns. */

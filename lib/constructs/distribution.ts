@@ -8,7 +8,11 @@ import * as path from 'node:path';
 import { Construct } from 'constructs';
 import { DomainConfig } from '../config';
 import { PROJECT_ROOT } from '../bundled-function';
-import { PLUGIN_ENDPOINT_PATH_PATTERN, RELAY_API_PATH_PATTERNS } from '../../functions/upload-relay/routes';
+import {
+  PLUGIN_ENDPOINT_PATH_PATTERN,
+  RELAY_API_PATH_PATTERNS,
+  WEBHOOK_PATH_PATTERN,
+} from '../../functions/upload-relay/routes';
 
 /** Paths Dify's own nginx sends to the api container (docker/nginx/conf.d/default.conf.template). */
 export const API_PATH_PATTERNS = ['/console/api/*', '/api/*', '/v1/*', '/files/*', '/mcp/*', '/triggers/*'];
@@ -16,7 +20,13 @@ export const API_PATH_PATTERNS = ['/console/api/*', '/api/*', '/v1/*', '/files/*
  * Paths CloudFront sends to the upload relay in lambda mode (docs/adr/0016): Dify's upload routes (all inside
  * API_PATH_PATTERNS, listed before them so they take precedence) and the plugin endpoints.
  */
-export const RELAY_PATH_PATTERNS: readonly string[] = [...RELAY_API_PATH_PATTERNS, PLUGIN_ENDPOINT_PATH_PATTERN];
+export const RELAY_PATH_PATTERNS: readonly string[] = [
+  ...RELAY_API_PATH_PATTERNS,
+  WEBHOOK_PATH_PATTERN,
+  PLUGIN_ENDPOINT_PATH_PATTERN,
+];
+/** Relay paths that stay on the relay with `uploads.mode: 'full'` too (they must reach the api or the daemon). */
+export const RELAY_ONLY_PATH_PATTERNS: readonly string[] = [WEBHOOK_PATH_PATTERN, PLUGIN_ENDPOINT_PATH_PATTERN];
 /** Next.js build output: content-hashed file names, safe to cache. */
 export const STATIC_PATH_PATTERN = '/_next/static/*';
 
@@ -140,13 +150,13 @@ export class EdgeDistribution extends Construct {
     // CloudFront takes the first behaviour whose pattern matches, in this order: the relay's exact upload routes
     // come before the api's broad prefixes. They keep the same WAF and viewer-request function, and no signer:
     // the relay reads whole bodies itself (docs/adr/0016).
-    // With `uploads.mode: 'full'` the upload routes go to the internal ALB instead (docs/adr/0019), and only `/e/*`
-    // stays on the relay.
+    // With `uploads.mode: 'full'` the upload routes go to the internal ALB instead (docs/adr/0019); webhooks and
+    // `/e/*` stay on the relay.
     const { relay, uploads } = props.origins;
     if (relay) {
       for (const pattern of RELAY_PATH_PATTERNS) {
         additionalBehaviors[pattern] =
-          uploads && pattern !== PLUGIN_ENDPOINT_PATH_PATTERN
+          uploads && !RELAY_ONLY_PATH_PATTERNS.includes(pattern)
             ? dynamicBehavior(uploads, false, authorizationPassThrough())
             : dynamicBehavior(relay, false);
       }

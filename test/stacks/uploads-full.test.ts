@@ -8,7 +8,11 @@ import { API_PATH_PATTERNS, RELAY_PATH_PATTERNS } from '../../lib/constructs/dis
 import { CLOUDFRONT_ORIGIN_FACING_PREFIX_LIST } from '../../lib/constructs/vpc-origin-load-balancer';
 import { API_PORT } from '../../lib/dify-environment';
 import { EDGE_UPLOAD_LIMITS } from '../../lib/regional-stack';
-import { PLUGIN_ENDPOINT_PATH_PATTERN, RELAY_API_PATH_PATTERNS } from '../../functions/upload-relay/routes';
+import {
+  PLUGIN_ENDPOINT_PATH_PATTERN,
+  RELAY_API_PATH_PATTERNS,
+  WEBHOOK_PATH_PATTERN,
+} from '../../functions/upload-relay/routes';
 import {
   type CfnResource,
   type CfnTemplate,
@@ -163,12 +167,14 @@ describe("uploads.mode 'full' (lambda hosting)", () => {
     expect(asArray(distributionConfig(regional).CacheBehaviors).length).toBeLessThanOrEqual(MAX_CACHE_BEHAVIORS);
   });
 
-  test('/e/* stays on the relay, and the other api paths keep OAC, the signer and no custom cache policy', () => {
+  test('/e/* and webhooks stay on the relay, and the other api paths keep OAC, the signer and no custom cache policy', () => {
     const relayId = relayOriginId(regional);
-    expect(behaviorFor(regional, PLUGIN_ENDPOINT_PATH_PATTERN)).toMatchObject({
-      TargetOriginId: relayId,
-      CachePolicyId: CACHING_DISABLED,
-    });
+    for (const pattern of [PLUGIN_ENDPOINT_PATH_PATTERN, WEBHOOK_PATH_PATTERN]) {
+      expect(behaviorFor(regional, pattern)).toMatchObject({
+        TargetOriginId: relayId,
+        CachePolicyId: CACHING_DISABLED,
+      });
+    }
     for (const pattern of API_PATH_PATTERNS) {
       const behavior = behaviorFor(regional, pattern);
       expect(behavior.CachePolicyId).toBe(CACHING_DISABLED);
@@ -252,6 +258,7 @@ describe("uploads.mode 'full' (lambda hosting)", () => {
     }
     expect(patterns.sort()).toEqual([...RELAY_API_PATH_PATTERNS].sort());
     expect(patterns).not.toContain(PLUGIN_ENDPOINT_PATH_PATTERN);
+    expect(patterns).not.toContain(WEBHOOK_PATH_PATTERN);
 
     const service = propsOf(resource(regional, backendServiceId));
     expect(asArray(service.LoadBalancers)).toEqual([
