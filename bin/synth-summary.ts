@@ -35,6 +35,8 @@ const HIGHLIGHTS: Array<[string, string]> = [
   ['AWS::RDS::DBCluster', 'Aurora cluster'],
   ['AWS::ElastiCache::ReplicationGroup', 'Valkey replication group'],
   ['AWS::S3::Bucket', 'S3 bucket'],
+  ['AWS::EFS::FileSystem', 'EFS file system (plugin daemon working path)'],
+  ['AWS::Events::Rule', 'EventBridge rule'],
   ['AWS::SecretsManager::Secret', 'Secrets Manager secret'],
   ['AWS::EC2::Instance', 'EC2 instance (NAT)'],
   ['AWS::EC2::NatGateway', 'NAT gateway'],

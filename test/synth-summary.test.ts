@@ -17,6 +17,9 @@ describe('synth summary', () => {
     expect(text).toContain('1 × CloudFront distribution');
     // api, web and the upload relay (docs/adr/0016).
     expect(text).toContain('3 × Lambda function URL');
+    // The plugin daemon's working path (docs/adr/0020) and the sleep controller's schedule (docs/adr/0018).
+    expect(text).toContain('1 × EFS file system (plugin daemon working path)');
+    expect(text).toMatch(/\d+ × EventBridge rule/);
     expect(text).toContain('container images (built at deploy, pushed to ECR): ');
     for (const image of [
       'langgenius/dify-api:1.13.3 (ECS)',
