@@ -1,16 +1,14 @@
-import { build } from 'esbuild';
 import type { LambdaFunctionURLEvent } from 'aws-lambda';
 import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
-import { llrtBundling } from '../../lib/llrt-function';
+import { buildLlrtBundle } from '../support/llrt-bundle';
 import { secretArn, startFakeSecretsManager, type FakeSecretsManager } from '../containers/fake-secrets-manager';
 import { startFakeBedrockAgentRuntime, type FakeBedrockAgentRuntime } from './fake-bedrock-agent-runtime';
 import { fakeCredentials } from './local-server';
 
-const ROOT = path.join(__dirname, '..', '..');
 const KB = 'KBAAAAAAAA';
 const API_KEY = 'bundleTestKey0123456789abcdefghijklmnopqrstuvwxyz';
 
@@ -72,20 +70,7 @@ describe('the LLRT bundle of the Bedrock Knowledge Bases handler', () => {
 
   beforeAll(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dify-edge-llrt-bundle-'));
-    const options = llrtBundling(['@aws-sdk/client-secrets-manager']);
-    await build({
-      entryPoints: [path.join(ROOT, 'functions/bedrock-knowledge/index.ts')],
-      outfile: path.join(dir, 'index.mjs'),
-      bundle: true,
-      format: 'esm',
-      platform: options.platform,
-      target: options.target,
-      minify: options.minify,
-      external: options.external,
-      logLevel: 'silent',
-    });
-    // The one external import resolves from the project's node_modules, as LLRT resolves it from the runtime.
-    fs.symlinkSync(path.join(ROOT, 'node_modules'), path.join(dir, 'node_modules'), 'dir');
+    await buildLlrtBundle('functions/bedrock-knowledge/index.ts', ['@aws-sdk/client-secrets-manager'], dir);
     fs.writeFileSync(path.join(dir, 'run.mjs'), RUNNER);
     bedrock = await startFakeBedrockAgentRuntime({
       [KB]: [

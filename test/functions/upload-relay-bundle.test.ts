@@ -1,4 +1,3 @@
-import { build } from 'esbuild';
 import type { LambdaFunctionURLEvent } from 'aws-lambda';
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -14,7 +13,7 @@ import {
   RELAY_PAYLOAD_TOO_LARGE_MESSAGE,
   RELAY_SECRET_HEADER,
 } from '../../functions/upload-relay/routes';
-import { llrtBundling } from '../../lib/llrt-function';
+import { buildLlrtBundle } from '../support/llrt-bundle';
 import { secretArn, startFakeSecretsManager, type FakeSecretsManager } from '../containers/fake-secrets-manager';
 import { API_FUNCTION_URL_HOST, type AppEcho, sha256Hex, startFunctionUrlStandIn } from '../edge/request-path-support';
 import type { FunctionUrlStandIn } from '../edge/request-path-support';
@@ -26,7 +25,6 @@ import {
   type DaemonStandIn,
 } from './upload-relay-support';
 
-const ROOT = path.join(__dirname, '..', '..');
 const SITE = 'https://dify.example.com';
 const CURRENT = 'bundle' + randomBytes(20).toString('hex');
 const MB = 1024 * 1024;
@@ -157,20 +155,7 @@ describe('the LLRT bundle of the upload relay', () => {
 
   beforeAll(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dify-edge-relay-bundle-'));
-    const options = llrtBundling(['@aws-sdk/client-secrets-manager']);
-    await build({
-      entryPoints: [path.join(ROOT, 'functions/upload-relay/index.ts')],
-      outfile: path.join(dir, 'index.mjs'),
-      bundle: true,
-      format: 'esm',
-      platform: options.platform,
-      target: options.target,
-      minify: options.minify,
-      external: options.external,
-      logLevel: 'silent',
-    });
-    // The one external import resolves from the project's node_modules, as LLRT resolves it from the runtime.
-    fs.symlinkSync(path.join(ROOT, 'node_modules'), path.join(dir, 'node_modules'), 'dir');
+    await buildLlrtBundle('functions/upload-relay/index.ts', ['@aws-sdk/client-secrets-manager'], dir);
     fs.writeFileSync(path.join(dir, 'run.mjs'), RUNNER);
     secrets = await startFakeSecretsManager([
       { name: 'relay', arn: secretArn('relay'), secretString: JSON.stringify({ current: CURRENT, previous: '' }) },

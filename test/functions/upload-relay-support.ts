@@ -12,6 +12,10 @@ import type { LambdaFunctionURLEvent } from 'aws-lambda';
 import * as http from 'node:http';
 import { FUNCTION_URL_PAYLOAD_LIMIT_BYTES } from '../../functions/upload-relay/routes';
 import type { FetchFunction } from '../../functions/upload-relay/app';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { createHandler } from '../../functions/upload-relay';
+import { secretArn } from '../containers/fake-secrets-manager';
+import { fakeCredentials } from './local-server';
 import {
   API_FUNCTION_URL_HOST,
   RunningServer,
@@ -180,4 +184,40 @@ export function fetchOver(network: Network): FetchFunction {
       headers: responseHeaders,
     });
   };
+}
+
+export interface RelayHandlerOptions {
+  /** Endpoint of the Secrets Manager stand-in holding the secrets named 'relay' and 'site'. */
+  readonly secretsEndpoint: string;
+  readonly network: Network;
+  readonly now: () => number;
+  readonly log: (entry: Record<string, unknown>) => void;
+  /** More environment variables (e.g. BACKEND_SERVICE). */
+  readonly env?: Record<string, string>;
+}
+
+/** The relay's real handler, with the environment the construct gives it and every AWS call on a stand-in. */
+export function relayHandler(options: RelayHandlerOptions): ReturnType<typeof createHandler> {
+  return createHandler(
+    {
+      API_FUNCTION_URL: `https://${API_FUNCTION_URL_HOST}/`,
+      PLUGIN_DAEMON_URL: `http://${PLUGIN_DAEMON_HOST}`,
+      ORIGIN_SECRET_ARN: secretArn('relay'),
+      SITE_URL_SECRET_ARN: secretArn('site'),
+      AWS_REGION: 'ap-northeast-1',
+      AWS_ACCESS_KEY_ID: fakeCredentials.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: fakeCredentials.secretAccessKey,
+      ...options.env,
+    },
+    {
+      secretsManager: new SecretsManagerClient({
+        endpoint: options.secretsEndpoint,
+        region: 'ap-northeast-1',
+        credentials: fakeCredentials,
+      }),
+      fetch: fetchOver(options.network),
+      now: options.now,
+      log: options.log,
+    },
+  );
 }

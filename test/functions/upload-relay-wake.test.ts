@@ -4,15 +4,12 @@
  * the SigV4 signature (service `ecs`) and the awsJson1_1 request, as ECS would before acting on it.
  */
 import { Sha256 } from '@aws-crypto/sha256-js';
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SignatureV4 } from '@smithy/signature-v4';
-import { createHandler } from '../../functions/upload-relay';
 import { DAEMON_RETRY_AFTER_SECONDS } from '../../functions/upload-relay/app';
 import { parseBackendService, WAKE_INTERVAL_MS } from '../../functions/upload-relay/backend-wake';
 import { RELAY_SECRET_HEADER } from '../../functions/upload-relay/routes';
 import { secretArn, startFakeSecretsManager, type FakeSecretsManager } from '../containers/fake-secrets-manager';
 import {
-  API_FUNCTION_URL_HOST,
   jsonOf,
   listen,
   readBody,
@@ -24,7 +21,7 @@ import {
 import { fakeCredentials } from './local-server';
 import {
   ECS_API_HOST,
-  fetchOver,
+  relayHandler,
   type Network,
   type RelayStandIn,
   startDaemonStandIn,
@@ -106,28 +103,13 @@ beforeAll(async () => {
   ecs = await startEcsStandIn(calls, () => ecsStatus);
   network.apiPort = functionUrl.port;
   network.ecsPort = ecs.port;
-  const handler = createHandler(
-    {
-      API_FUNCTION_URL: `https://${API_FUNCTION_URL_HOST}/`,
-      PLUGIN_DAEMON_URL: 'http://backend.dify.internal:5002',
-      ORIGIN_SECRET_ARN: secretArn('relay'),
-      SITE_URL_SECRET_ARN: secretArn('site'),
-      BACKEND_SERVICE: 'DifyEdge-Regional-Cluster1A2B3C/DifyEdge-Regional-BackendService4D5E6F',
-      AWS_REGION: 'ap-northeast-1',
-      AWS_ACCESS_KEY_ID: fakeCredentials.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: fakeCredentials.secretAccessKey,
-    },
-    {
-      secretsManager: new SecretsManagerClient({
-        endpoint: secrets.endpoint,
-        region: 'ap-northeast-1',
-        credentials: fakeCredentials,
-      }),
-      fetch: fetchOver(network),
-      now: () => clock,
-      log: (entry) => logs.push(entry),
-    },
-  );
+  const handler = relayHandler({
+    secretsEndpoint: secrets.endpoint,
+    network,
+    now: () => clock,
+    log: (entry) => logs.push(entry),
+    env: { BACKEND_SERVICE: 'DifyEdge-Regional-Cluster1A2B3C/DifyEdge-Regional-BackendService4D5E6F' },
+  });
   relay = await startRelayFunctionUrl(handler);
 });
 

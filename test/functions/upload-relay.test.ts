@@ -3,10 +3,9 @@
  * the verifying api function URL stand-in (SigV4 signature and x-amz-content-sha256 of the received body, then the
  * Lambda Web Adapter's Authorization restore) and to a plugin-daemon stand-in.
  */
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { randomBytes } from 'node:crypto';
 import { FORWARDED_AUTHORIZATION_HEADER } from '../../edge/constants';
-import { createHandler, SECRET_CACHE_MS } from '../../functions/upload-relay';
+import { SECRET_CACHE_MS } from '../../functions/upload-relay';
 import { DAEMON_RETRY_AFTER_SECONDS } from '../../functions/upload-relay/app';
 import {
   HOOK_URL_HEADER,
@@ -32,10 +31,9 @@ import {
   sha256Hex,
   startFunctionUrlStandIn,
 } from '../edge/request-path-support';
-import { fakeCredentials } from './local-server';
 import {
   type DaemonStandIn,
-  fetchOver,
+  relayHandler,
   type Network,
   type RelayStandIn,
   startDaemonStandIn,
@@ -66,27 +64,12 @@ beforeAll(async () => {
   daemon = await startDaemonStandIn();
   network.apiPort = functionUrl.port;
   network.daemonPort = daemon.port;
-  const handler = createHandler(
-    {
-      API_FUNCTION_URL: `https://${API_FUNCTION_URL_HOST}/`,
-      PLUGIN_DAEMON_URL: 'http://backend.dify.internal:5002',
-      ORIGIN_SECRET_ARN: secretArn('relay'),
-      SITE_URL_SECRET_ARN: secretArn('site'),
-      AWS_REGION: 'ap-northeast-1',
-      AWS_ACCESS_KEY_ID: fakeCredentials.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: fakeCredentials.secretAccessKey,
-    },
-    {
-      secretsManager: new SecretsManagerClient({
-        endpoint: secrets.endpoint,
-        region: 'ap-northeast-1',
-        credentials: fakeCredentials,
-      }),
-      fetch: fetchOver(network),
-      now: () => clock,
-      log: (entry) => logs.push(entry),
-    },
-  );
+  const handler = relayHandler({
+    secretsEndpoint: secrets.endpoint,
+    network,
+    now: () => clock,
+    log: (entry) => logs.push(entry),
+  });
   relay = await startRelayFunctionUrl(handler);
 });
 
