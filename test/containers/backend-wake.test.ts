@@ -19,7 +19,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startFakeEcs, type FakeEcs } from '../functions/fake-ecs-server';
 import { GUNICORN_STAND_IN } from './gunicorn-stand-in';
-import { apiImageDirectory, isolatedAwsEnvironment, removeDirectory, runProcess } from './process-helpers';
+import {
+  apiImageDirectory,
+  firstTestPort,
+  isolatedAwsEnvironment,
+  removeDirectory,
+  runProcess,
+} from './process-helpers';
 
 const CLUSTER = 'dify-cluster-X1';
 const SERVICE = 'dify-backend';
@@ -64,7 +70,7 @@ let root: string;
 let apiDirectory: string;
 let ecs: FakeEcs;
 const children: ChildProcess[] = [];
-let nextPort = 20_000 + Math.floor(Math.random() * 20_000);
+let nextPort = firstTestPort();
 
 /** A plugin daemon stand-in: accepts TCP connections and counts them. */
 async function startDaemon(): Promise<{ port: number; accepted: () => number; close: () => Promise<void> }> {

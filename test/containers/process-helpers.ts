@@ -88,3 +88,12 @@ export function isolatedAwsEnvironment(endpoint: string): Record<string, string>
     AWS_EC2_METADATA_DISABLED: 'true',
   };
 }
+
+/**
+ * A first port for a test's own servers started by child processes (which bind it themselves, later). Below Linux's
+ * default ephemeral range (32768-60999, net.ipv4.ip_local_port_range), so no outgoing connection of a test running
+ * in parallel can hold it; random, so two test files rarely start at the same place. Count up from it.
+ */
+export function firstTestPort(): number {
+  return 10_000 + Math.floor(Math.random() * 20_000);
+}

@@ -24,7 +24,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { secretArn, startFakeSecretsManager, type FakeSecret, type FakeSecretsManager } from './fake-secrets-manager';
 import { GUNICORN_STAND_IN } from './gunicorn-stand-in';
-import { apiImageDirectory, isolatedAwsEnvironment, removeDirectory } from './process-helpers';
+import { apiImageDirectory, firstTestPort, isolatedAwsEnvironment, removeDirectory } from './process-helpers';
 import { hasReference, readReference } from '../support/reference';
 
 const BEFORE_CHECKPOINT_PATH = '/_snapstart/before-checkpoint';
@@ -205,7 +205,7 @@ interface StartedApi {
   stderr(): string;
 }
 
-let nextPort = 20_000 + Math.floor(Math.random() * 20_000);
+let nextPort = firstTestPort();
 
 /** Starts the image's entry script like Lambda would (working directory /app/api, the function's environment). */
 function startApi(extra: Record<string, string> = {}): StartedApi {
