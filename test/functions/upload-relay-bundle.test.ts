@@ -24,6 +24,7 @@ import {
   startDaemonStandIn,
   type DaemonStandIn,
 } from './upload-relay-support';
+import { nonUtf8Multipart } from './upload-relay-support';
 
 const SITE = 'https://dify.example.com';
 const CURRENT = 'bundle' + randomBytes(20).toString('hex');
@@ -132,19 +133,6 @@ interface HandlerResult {
 
 function bodyText(result: HandlerResult): string {
   return Buffer.from(result.body, result.isBase64Encoded ? 'base64' : 'utf8').toString('utf8');
-}
-
-/** A multipart body with a Shift_JIS file name and bytes that are not UTF-8, exactly `size` bytes long. */
-function nonUtf8Multipart(boundary: string, size: number): Buffer {
-  const shiftJisName = Buffer.from([0x8c, 0xa9, 0x90, 0xcf, 0x2e, 0x70, 0x64, 0x66]); // 見積.pdf in Shift_JIS
-  const head = Buffer.concat([
-    Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="`),
-    shiftJisName,
-    Buffer.from('"\r\nContent-Type: application/pdf\r\n\r\n'),
-  ]);
-  const tail = Buffer.from(`\r\n--${boundary}--\r\n`);
-  const file = Buffer.concat([Buffer.from([0xff, 0xfe, 0x00, 0x80, 0xc3, 0x28]), randomBytes(size)]);
-  return Buffer.concat([head, file.subarray(0, size - head.length - tail.length), tail]);
 }
 
 describe('the LLRT bundle of the upload relay', () => {

@@ -9,6 +9,7 @@
  * - a plugin-daemon stand-in that records what it receives.
  */
 import type { LambdaFunctionURLEvent } from 'aws-lambda';
+import { randomBytes } from 'node:crypto';
 import * as http from 'node:http';
 import { FUNCTION_URL_PAYLOAD_LIMIT_BYTES } from '../../functions/upload-relay/routes';
 import type { FetchFunction } from '../../functions/upload-relay/app';
@@ -220,4 +221,17 @@ export function relayHandler(options: RelayHandlerOptions): ReturnType<typeof cr
       log: options.log,
     },
   );
+}
+
+/** A multipart body with a Shift_JIS file name and bytes that are not UTF-8, exactly `size` bytes long. */
+export function nonUtf8Multipart(boundary: string, size: number): Buffer {
+  const shiftJisName = Buffer.from([0x8c, 0xa9, 0x90, 0xcf, 0x2e, 0x70, 0x64, 0x66]); // 見積.pdf in Shift_JIS
+  const head = Buffer.concat([
+    Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="`),
+    shiftJisName,
+    Buffer.from('"\r\nContent-Type: application/pdf\r\n\r\n'),
+  ]);
+  const tail = Buffer.from(`\r\n--${boundary}--\r\n`);
+  const file = Buffer.concat([Buffer.from([0xff, 0xfe, 0x00, 0x80, 0xc3, 0x28]), randomBytes(size)]);
+  return Buffer.concat([head, file.subarray(0, size - head.length - tail.length), tail]);
 }

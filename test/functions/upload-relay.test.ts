@@ -39,6 +39,7 @@ import {
   startDaemonStandIn,
   startRelayFunctionUrl,
 } from './upload-relay-support';
+import { nonUtf8Multipart } from './upload-relay-support';
 
 const SITE = 'https://dify.example.com';
 const CURRENT = 'c'.repeat(20) + randomBytes(16).toString('hex');
@@ -101,19 +102,6 @@ function cloudFrontSends(request: CloudFrontRequest): Promise<HttpAnswer> {
   if (secret !== null) headers[RELAY_SECRET_HEADER] = secret;
   if (request.body !== undefined) headers['content-length'] = String(request.body.length);
   return sendHttp({ port: relay.port, method: request.method, path: request.path, headers, body: request.body });
-}
-
-/** A multipart body with a Shift_JIS file name and bytes that are not UTF-8, exactly `size` bytes long. */
-function nonUtf8Multipart(boundary: string, size: number): Buffer {
-  const shiftJisName = Buffer.from([0x8c, 0xa9, 0x90, 0xcf, 0x2e, 0x70, 0x64, 0x66]); // 見積.pdf in Shift_JIS
-  const head = Buffer.concat([
-    Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="`),
-    shiftJisName,
-    Buffer.from('"\r\nContent-Type: application/pdf\r\n\r\n'),
-  ]);
-  const tail = Buffer.from(`\r\n--${boundary}--\r\n`);
-  const file = Buffer.concat([Buffer.from([0xff, 0xfe, 0x00, 0x80, 0xc3, 0x28]), randomBytes(size)]);
-  return Buffer.concat([head, file.subarray(0, size - head.length - tail.length), tail]);
 }
 
 describe('upload relay: CloudFront → relay function URL → SigV4 → api function URL', () => {
