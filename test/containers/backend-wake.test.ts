@@ -13,7 +13,6 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { request as httpRequest } from 'node:http';
 import { createServer, type AddressInfo, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,6 +21,7 @@ import { GUNICORN_STAND_IN } from './gunicorn-stand-in';
 import {
   apiImageDirectory,
   firstTestPort,
+  request,
   isolatedAwsEnvironment,
   removeDirectory,
   runProcess,
@@ -156,33 +156,6 @@ function startApi(daemonPort: number, extra: Record<string, string> = {}): Start
   child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
   child.stdout?.resume();
   return { ...api, stderr: () => stderr };
-}
-
-interface Answer {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  body: unknown;
-}
-
-function request(port: number, path: string, method = 'GET'): Promise<Answer> {
-  return new Promise((done, fail) => {
-    const outgoing = httpRequest({ host: '127.0.0.1', port, path, method }, (response) => {
-      let text = '';
-      response.setEncoding('utf8');
-      response.on('data', (chunk: string) => (text += chunk));
-      response.on('end', () => {
-        let body: unknown = text;
-        try {
-          body = JSON.parse(text);
-        } catch {
-          // Not JSON: keep the text.
-        }
-        done({ status: response.statusCode ?? 0, headers: response.headers, body });
-      });
-    });
-    outgoing.on('error', fail);
-    outgoing.end();
-  });
 }
 
 /** Waits for the app like the adapter's readiness check: GET /health (which must never count as use). */

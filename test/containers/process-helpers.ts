@@ -1,3 +1,4 @@
+import { request as httpRequest } from 'node:http';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -96,4 +97,32 @@ export function isolatedAwsEnvironment(endpoint: string): Record<string, string>
  */
 export function firstTestPort(): number {
   return 10_000 + Math.floor(Math.random() * 20_000);
+}
+
+export interface Answer {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: unknown;
+}
+
+/** An HTTP request to 127.0.0.1 with the path sent as is (fetch would normalize `/x/..` and `//` away). */
+export function request(port: number, path: string, method = 'GET'): Promise<Answer> {
+  return new Promise((done, fail) => {
+    const outgoing = httpRequest({ host: '127.0.0.1', port, path, method }, (response) => {
+      let text = '';
+      response.setEncoding('utf8');
+      response.on('data', (chunk: string) => (text += chunk));
+      response.on('end', () => {
+        let body: unknown = text;
+        try {
+          body = JSON.parse(text);
+        } catch {
+          // Not JSON: keep the text.
+        }
+        done({ status: response.statusCode ?? 0, headers: response.headers, body });
+      });
+    });
+    outgoing.on('error', fail);
+    outgoing.end();
+  });
 }

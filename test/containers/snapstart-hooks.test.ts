@@ -17,14 +17,13 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { request as httpRequest } from 'node:http';
 import { createServer, type Server, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { secretArn, startFakeSecretsManager, type FakeSecret, type FakeSecretsManager } from './fake-secrets-manager';
 import { GUNICORN_STAND_IN } from './gunicorn-stand-in';
-import { apiImageDirectory, firstTestPort, isolatedAwsEnvironment, removeDirectory } from './process-helpers';
+import { apiImageDirectory, firstTestPort, request, isolatedAwsEnvironment, removeDirectory } from './process-helpers';
 import { hasReference, readReference } from '../support/reference';
 
 const BEFORE_CHECKPOINT_PATH = '/_snapstart/before-checkpoint';
@@ -235,28 +234,6 @@ function startApi(extra: Record<string, string> = {}): StartedApi {
   child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
   child.stdout?.resume();
   return { port, argvFile, stderr: () => stderr };
-}
-
-/** An HTTP request with the path sent as is (fetch would normalize `/x/..` and `//` away before sending). */
-function request(port: number, path: string, method = 'GET'): Promise<{ status: number; body: unknown }> {
-  return new Promise((done, fail) => {
-    const outgoing = httpRequest({ host: '127.0.0.1', port, path, method }, (response) => {
-      let text = '';
-      response.setEncoding('utf8');
-      response.on('data', (chunk: string) => (text += chunk));
-      response.on('end', () => {
-        let body: unknown = text;
-        try {
-          body = JSON.parse(text);
-        } catch {
-          // Not JSON (e.g. Flask's HTML 404): keep the text.
-        }
-        done({ status: response.statusCode ?? 0, body });
-      });
-    });
-    outgoing.on('error', fail);
-    outgoing.end();
-  });
 }
 
 interface State {
